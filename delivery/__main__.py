@@ -1,0 +1,158 @@
+"""Command line of the delivery tooling: ``python -m delivery <command>``.
+
+Commands:
+  render-preview  Markdown PR comment from ``pulumi preview --json`` output of one or more stacks.
+  promote         Copy the image digests stage runs (and verified) into Pulumi.<to>.yaml.
+  verify          The live acceptance checklist of a deployed stack (``delivery.verify``).
+
+Exit codes follow the project's convention: 0 ok, 1 refused/failed, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    return Path(path).read_text(encoding="utf-8")
+
+
+def _preview_sources(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """Pair stack names with input files from ``--stack NAME=FILE``/``--stack NAME`` and FILE."""
+    from delivery.preview import is_stack_name
+
+    sources: list[tuple[str, str]] = []
+    bare: list[str] = []
+    for spec in args.stack or []:
+        name, sep, path = spec.partition("=")
+        if not is_stack_name(name) or (sep and not path):
+            raise ValueError(f"--stack expects NAME or NAME=FILE, got {spec!r}")
+        if sep:
+            sources.append((name, path))
+        else:
+            bare.append(name)
+    if len(bare) > 1:
+        raise ValueError("only one --stack NAME (without =FILE) can name the FILE argument")
+    if args.file is not None or bare or not sources:
+        sources.append((bare[0] if bare else "", args.file or "-"))
+    if sum(path == "-" for _, path in sources) > 1:
+        raise ValueError("standard input can be read for one stack only")
+    return sources
+
+
+def _render_preview(args: argparse.Namespace) -> int:
+    from delivery.preview import PreviewFormatError, StackPreview, parse_preview, render_comment
+
+    try:
+        sources = _preview_sources(args)
+    except ValueError as exc:
+        print(f"render-preview: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    previews: list[StackPreview] = []
+    unusable = 0
+    for name, path in sources:
+        try:
+            text = _read(path)
+        except OSError as exc:
+            print(f"render-preview: cannot read {path}: {exc.strerror}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        try:
+            previews.append(parse_preview(text, name))
+        except PreviewFormatError as exc:
+            # Still render: the comment must say that this stack's preview failed.
+            unusable += 1
+            print(f"render-preview: {name or path}: {exc}", file=sys.stderr)
+            previews.append(StackPreview(stack=name or Path(path).stem, error=str(exc)))
+    comment = render_comment(previews, max_chars=args.max_chars)
+    if args.output:
+        Path(args.output).write_text(comment, encoding="utf-8")
+    else:
+        sys.stdout.write(comment)
+    return EXIT_REFUSED if unusable else EXIT_OK
+
+
+def _promote(args: argparse.Namespace) -> int:
+    from delivery.promote import main as promote_main
+
+    return promote_main(args)
+
+
+def _verify(argv: Sequence[str]) -> int:
+    """Hand the rest of the command line to ``delivery.verify.main``."""
+    try:
+        verify = importlib.import_module("delivery.verify")
+    except ModuleNotFoundError as exc:
+        if exc.name != "delivery.verify":
+            raise
+        print("verify: delivery/verify.py is not installed in this checkout", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return int(verify.main(list(argv)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command (``verify`` parses its own arguments)."""
+    from delivery.preview import DEFAULT_MAX_CHARS
+
+    parser = argparse.ArgumentParser(prog="python -m delivery", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    render = commands.add_parser(
+        "render-preview",
+        help="Markdown PR comment from `pulumi preview --json` output",
+        description="Render one or more stacks' `pulumi preview --json` output (the digest, or "
+        "engine events with PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true) as one Markdown comment. "
+        "Exit 1 when a preview could not be read (its section says so), 2 on bad arguments.",
+    )
+    render.add_argument(
+        "--stack",
+        action="append",
+        metavar="NAME[=FILE]",
+        help="NAME=FILE adds a stack read from FILE (repeatable); a bare NAME names the FILE "
+        "argument (default: the stack in the URNs)",
+    )
+    render.add_argument("file", nargs="?", metavar="FILE", help="preview JSON, '-' for stdin")
+    render.add_argument("--output", "-o", metavar="FILE", help="write the comment here")
+    render.add_argument(
+        "--max-chars",
+        type=int,
+        default=DEFAULT_MAX_CHARS,
+        help=f"size budget in UTF-8 bytes, below GitHub's 65,536 (default {DEFAULT_MAX_CHARS})",
+    )
+    render.set_defaults(handler=_render_preview)
+
+    from delivery.promote import add_arguments as add_promote_arguments
+
+    promote = commands.add_parser(
+        "promote",
+        help="write the image digests stage runs into Pulumi.<to>.yaml",
+        description="Copy the exact image references of --from (its `images` output) into "
+        "Pulumi.<to>.yaml after checking digests and the source stack's verification. "
+        "Exit 0 ok, 1 refused, 2 bad input.",
+    )
+    add_promote_arguments(promote)
+    promote.set_defaults(handler=_promote)
+
+    # Listed for --help only: main() hands `verify ...` to delivery.verify.main unparsed.
+    commands.add_parser("verify", help="live acceptance checklist of a deployed stack")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command and return its exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "verify":
+        return _verify(argv[1:])
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
