@@ -180,7 +180,7 @@ def _split_registry(reference: str, name: str) -> tuple[str, str]:
         port = match.group("port")
         if port is not None and not 0 < int(port) < 65536:
             raise InvalidImageReference(reference, f"registry port {port} is out of range")
-        registry, path = _REGISTRY_ALIASES.get(first.lower(), first.lower()), rest
+        registry, path = _REGISTRY_ALIASES.get(first.lower(), first), rest
     if not path:
         raise InvalidImageReference(reference, "repository name is empty")
     components = path.split("/")

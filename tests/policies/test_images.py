@@ -38,7 +38,9 @@ DIGEST = "sha256:" + "ab" * 32
         ("[::1]:5000/app:2", "[::1]:5000", "app", "2", None),
         ("bitnami/postgresql:16.4.0", "docker.io", "bitnami/postgresql", "16.4.0", None),
         ("my_org/my__repo-x.y:Tag_1", "docker.io", "my_org/my__repo-x.y", "Tag_1", None),
-        ("REGISTRY.Example.com/a/b", "registry.example.com", "a/b", None, None),
+        ("REGISTRY.Example.com/a/b", "REGISTRY.Example.com", "a/b", None, None),
+        ("Index.Docker.IO/pgvector/pgvector", "docker.io", "pgvector/pgvector", None, None),
+        ("UPPER/x", "UPPER", "x", None, None),
         ("localhost:5000", "docker.io", "library/localhost", "5000", None),
     ],
 )

@@ -1,0 +1,230 @@
+"""The neutral view every policy reads: resources, unknown values, secrets, config, violations.
+
+The same policy functions run inside the Pulumi policy pack (``policies/__main__.py`` via
+``policies/pack_adapter.py``) and in the engine-less check (``policies/evaluate.py`` fed from the
+mock harness). Neither side's types leak into the policies: both translate into :class:`Resource`,
+with values unknown at preview replaced by :data:`UNKNOWN` and secret-ness recorded in
+``secret_props`` instead of wrapping values.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from policies.images import ImageReference, InvalidImageReference, parse_image_reference
+
+CONTAINER = "docker:index/container:Container"
+REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
+VOLUME = "docker:index/volume:Volume"
+NETWORK = "docker:index/network:Network"
+BUCKET = "pulumi-python:dynamic/appstack:Bucket"
+COMMAND = "command:local:Command"
+DATABASE_COMPONENT = "appstack:index:Database"
+
+ROLE_LABEL = "appstack.role"
+ENVIRONMENT_LABEL = "appstack.environment"
+IMAGE_LABEL = "appstack.image"
+STATEFUL_LABEL = "appstack.stateful"
+
+
+class Unknown(enum.Enum):
+    """Marker type for a value the engine cannot know yet (a computed output during preview)."""
+
+    UNKNOWN = "UNKNOWN"
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = Unknown.UNKNOWN
+"""The single value standing for "unknown at preview"; compare with ``is``."""
+
+
+def is_unknown(value: object) -> bool:
+    """True when ``value`` is the :data:`UNKNOWN` sentinel."""
+    return value is UNKNOWN
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One resource as the policies see it.
+
+    ``props`` uses the engine's wire names (camelCase for provider resources, Python keys for
+    dynamic ones), with :data:`UNKNOWN` wherever a value is not known yet. ``secret_props`` holds
+    the paths known to be secret: a top-level prop name (``"envs"``) or, where only part of a value
+    is secret, a path into it (``"envs[2]"``, ``"environment.DATABASE_URL"``); a path is secret
+    when it or any prefix of it is listed. ``retain_on_delete`` is ``None`` when the source cannot
+    tell (the policy pack's resource options do not carry it).
+    """
+
+    type: str
+    name: str
+    urn: str = ""
+    props: Mapping[str, Any] = field(default_factory=dict)
+    protect: bool = False
+    retain_on_delete: bool | None = None
+    secret_props: frozenset[str] = frozenset()
+    parent_type: str | None = None
+
+    def is_secret(self, path: str) -> bool:
+        """True when the value at ``path`` (``"envs[1]"``, ``"password"``) is marked secret."""
+        return path_is_secret(path, self.secret_props)
+
+    def labels(self) -> dict[str, Any]:
+        """The Docker labels as a dict; accepts the provider's list-of-pairs and a plain mapping.
+
+        An unknown ``labels`` prop yields an empty dict; an unknown label value stays UNKNOWN.
+        """
+        raw = self.props.get("labels")
+        if isinstance(raw, Mapping):
+            return dict(raw)
+        result: dict[str, Any] = {}
+        if isinstance(raw, Sequence) and not isinstance(raw, str):
+            for entry in raw:
+                if isinstance(entry, Mapping) and isinstance(entry.get("label"), str):
+                    result[entry["label"]] = entry.get("value")
+        return result
+
+    def label(self, key: str) -> Any:
+        """One label's value, ``None`` when absent (``UNKNOWN`` when not known yet)."""
+        return self.labels().get(key)
+
+
+def path_is_secret(path: str, secret_paths: Iterable[str]) -> bool:
+    """True when ``path`` or a prefix of it (``a`` for ``a.b``, ``a[0]``) is a secret path."""
+    secrets = set(secret_paths)
+    prefixes = (path[: match.start()] for match in re.finditer(r"[.\[]", path))
+    return path in secrets or any(prefix in secrets for prefix in prefixes)
+
+
+def _tuple_of_strings(key: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise ValueError(f"policy config {key!r} must be a list of strings, got {value!r}")
+    if not all(isinstance(item, str) and item for item in value):
+        raise ValueError(f"policy config {key!r} must contain only non-empty strings")
+    return tuple(value)
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """Settings shared by the policies; the pack reads them from its config, the check from args.
+
+    ``allowed_database_repositories`` are image repositories accepted for the database (and for
+    any PostgreSQL image); ``extra_allowed_database_repositories`` extends that list without
+    restating the default. Entries are image names without tag (``pgvector/pgvector``,
+    ``registry.local:5000/pgvector/pgvector``), normalised like any reference.
+    ``production_environments`` are the environments where data is protected and images are
+    pinned by digest.
+    """
+
+    allowed_database_repositories: tuple[str, ...] = ("pgvector/pgvector",)
+    extra_allowed_database_repositories: tuple[str, ...] = ()
+    production_environments: tuple[str, ...] = ("prod",)
+
+    def __post_init__(self) -> None:
+        for entry in self.all_allowed_database_repositories:
+            try:
+                parsed = parse_image_reference(entry)
+            except InvalidImageReference as error:
+                raise ValueError(f"allowed database repository: {error}") from None
+            if parsed.tag is not None or parsed.digest is not None:
+                raise ValueError(
+                    f"allowed database repository {entry!r} must not have a tag or digest"
+                )
+
+    @property
+    def all_allowed_database_repositories(self) -> tuple[str, ...]:
+        """The default list followed by the extra entries."""
+        return self.allowed_database_repositories + self.extra_allowed_database_repositories
+
+    def allows_database_image(self, image: ImageReference) -> bool:
+        """True when ``image``'s registry and repository path match an allowed entry."""
+        return any(
+            parse_image_reference(entry).name == image.name
+            for entry in self.all_allowed_database_repositories
+        )
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any] | None) -> PolicyConfig:
+        """Build from the pack's camelCase config (``allowedRepositories``,
+        ``extraAllowedRepositories``, ``productionEnvironments``); absent keys keep defaults.
+
+        Raises ``ValueError`` naming the key for a wrong type or an unparsable repository.
+        """
+        default = cls()
+        mapping = mapping or {}
+        keys = {
+            "allowedRepositories": default.allowed_database_repositories,
+            "extraAllowedRepositories": default.extra_allowed_database_repositories,
+            "productionEnvironments": default.production_environments,
+        }
+        values = {
+            key: _tuple_of_strings(key, mapping[key]) if key in mapping else fallback
+            for key, fallback in keys.items()
+        }
+        return cls(
+            allowed_database_repositories=values["allowedRepositories"],
+            extra_allowed_database_repositories=values["extraAllowedRepositories"],
+            production_environments=values["productionEnvironments"],
+        )
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    """What a policy knows beyond the resource: the stack (= environment) and the config."""
+
+    stack: str
+    config: PolicyConfig = field(default_factory=PolicyConfig)
+
+    def environment_of(self, resource: Resource) -> str:
+        """The resource's environment label when it is a known string, else the stack name."""
+        label = resource.label(ENVIRONMENT_LABEL)
+        return label if isinstance(label, str) and label else self.stack
+
+    def is_production(self, resource: Resource) -> bool:
+        """True when the stack or the resource's environment label is a production environment.
+
+        Either one suffices, so a mislabelled resource in prod (or a prod-labelled one elsewhere)
+        gets the stricter rules.
+        """
+        production = self.config.production_environments
+        return self.stack in production or self.environment_of(resource) in production
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: which policy, which resource (logical name), why, and whether it blocks."""
+
+    policy: str
+    resource: str
+    message: str
+    mandatory: bool
+    urn: str = ""
+
+    def __str__(self) -> str:
+        level = "mandatory" if self.mandatory else "advisory"
+        return f"[{level}] {self.policy}: {self.resource}: {self.message}"
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """A policy's identity and metadata; each policy module defines one as ``SPEC``.
+
+    ``severity`` is one of ``low``, ``medium``, ``high``, ``critical`` (the pack maps it to
+    pulumi-policy's ``Severity``).
+    """
+
+    name: str
+    description: str
+    mandatory: bool
+    severity: str
+
+    def violation(self, resource: Resource | str, message: str) -> Violation:
+        """A violation of this policy by ``resource`` (or a named non-resource such as outputs)."""
+        if isinstance(resource, Resource):
+            return Violation(self.name, resource.name, message, self.mandatory, resource.urn)
+        return Violation(self.name, resource, message, self.mandatory)
