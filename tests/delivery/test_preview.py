@@ -288,7 +288,7 @@ def _enormous_events(violations: int) -> str:
             },
         }
         lines.append(json.dumps(event))
-    summary = {"sequence": violations, "timestamp": 0}
+    summary: dict[str, Any] = {"sequence": violations, "timestamp": 0}
     summary["summaryEvent"] = {"resourceChanges": {"same": 3}}
     lines.append(json.dumps(summary))
     return "\n".join(lines)
