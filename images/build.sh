@@ -44,7 +44,9 @@ die() {
 # Hash a directory's content (names, modes, bytes) independently of timestamps and owners.
 tree_hash() {
   tar -C "$1" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
-    --exclude=__pycache__ --exclude='*.pyc' -cf - . | sha256sum | cut -d' ' -f1
+    --exclude=__pycache__ --exclude='*.pyc' --exclude=.mypy_cache --exclude=.ruff_cache \
+    --exclude=.pytest_cache --exclude=.venv --exclude=.requirements.sha256 \
+    -cf - . | sha256sum | cut -d' ' -f1
 }
 
 image_label() {
