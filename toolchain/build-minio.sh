@@ -32,6 +32,7 @@ ldflags="-s -w"
 ldflags+=" -X github.com/minio/minio/cmd.Version=$version_rfc3339"
 ldflags+=" -X github.com/minio/minio/cmd.CopyrightYear=${release_date%%-*}"
 ldflags+=" -X github.com/minio/minio/cmd.ReleaseTag=$MINIO_RELEASE"
+ldflags+=" -X github.com/minio/minio/cmd.CommitID=$short_commit"
 ldflags+=" -X github.com/minio/minio/cmd.ShortCommitID=$short_commit"
 
 mkdir -p "$dest_dir"
