@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import dill
+import pulumi
 import pytest
 
 from components.bucket import (
     UNKNOWN,
+    Bucket,
+    BucketArgs,
     BucketProvider,
     LifecycleRule,
     bucket_name_problems,
@@ -273,3 +276,49 @@ def test_classify_policy() -> None:
 def test_provider_pickles_with_dill() -> None:
     provider = dill.loads(dill.dumps(BucketProvider(), recurse=True))
     assert provider.check({}, valid_inputs()).failures == []
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Records every registered resource so the test can look at type and inputs."""
+
+    def __init__(self) -> None:
+        self.resources: list[pulumi.runtime.MockResourceArgs] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.resources.append(args)
+        return args.name + "-id", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
+        return {}, []
+
+
+@pulumi.runtime.test
+def test_bucket_resource_registers_plain_inputs_and_secret_credentials() -> Any:
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, preview=False)
+    bucket = Bucket(
+        "temp",
+        BucketArgs(
+            bucket_name="dev-sparklio-temp",
+            endpoint="127.0.0.1:9000",
+            access_key="access",
+            secret_key="secret-value",
+            lifecycle_rules=[LifecycleRule(id="temp-expiry", expiration_days=7)],
+            role="temp",
+        ),
+    )
+
+    def verify(values: list[Any]) -> None:
+        secret_is_secret, rules = values
+        [registered] = mocks.resources
+        assert registered.typ == "pulumi-python:dynamic/appstack:Bucket"
+        # The engine drops None fields and turns numbers into floats; the provider normalizes.
+        assert [normalize_rule(rule) for rule in registered.inputs["lifecycle_rules"]] == [
+            normalize_rule({"id": "temp-expiry", "expiration_days": 7})
+        ]
+        assert registered.inputs["access"] == "private"
+        assert "__provider" in registered.inputs
+        assert secret_is_secret is True
+        assert rules[0]["expiration_days"] == 7
+
+    return pulumi.Output.all(bucket.secret_key.is_secret(), bucket.lifecycle_rules).apply(verify)
