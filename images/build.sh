@@ -49,11 +49,14 @@ report() {
   printf '%-40s %s %6d MB\n' "$1" "$(image_id "$1")" "$((size / 1000000))"
 }
 
-# True (and says so) when the tag exists with this input hash and no rebuild is forced.
+declare -A reported_up_to_date=()
+
+# True (and says so, once) when the tag exists with this input hash and no rebuild is forced.
 up_to_date() {
   local tag="$1" hash="$2"
   if [[ "${APPSTACK_REBUILD:-0}" != 1 && "$(image_label "$tag")" == "$hash" ]]; then
-    log "$tag is up to date (inputs $hash)"
+    [[ -n "${reported_up_to_date[$tag]:-}" ]] || log "$tag is up to date (inputs $hash)"
+    reported_up_to_date[$tag]=1
     return 0
   fi
   return 1
@@ -188,7 +191,7 @@ build_minio() {
   local binary="$cache_dir/minio-$MINIO_RELEASE/minio" context
   wait_for_file "$binary" "the MinIO binary (toolchain/build-minio.sh)"
   context="$(fresh_context minio)"
-  cp "$images_dir/minio/entrypoint.sh" "$context/"
+  cp "$images_dir/minio/entrypoint.sh" "$images_dir/minio/healthcheck.sh" "$context/"
   cp "$binary" "$context/minio"
   docker_build "$MINIO_TAG" "$context" "$images_dir/minio/Dockerfile" "BASE_IMAGE=$BASE_TAG"
 }

@@ -3,9 +3,9 @@
 #   docker run IMAGE                                  -> minio server /data --address $MINIO_ADDRESS --console-address $MINIO_CONSOLE_ADDRESS
 #   docker run IMAGE server /data --address 127.0.0.1:9000 --console-address 127.0.0.1:9001
 #                                                     -> minio server /data --address ... (given flags win)
-# MINIO_ROOT_USER / MINIO_ROOT_PASSWORD (or their _FILE variants) are read by minio itself.
+# MINIO_ROOT_USER / MINIO_ROOT_PASSWORD are read by minio itself (the root credentials).
 # MINIO_ADDRESS (default :9000) and MINIO_CONSOLE_ADDRESS (default :9001) fill in the flags that
-# are not given; the health check (minio-healthcheck) reads the same MINIO_ADDRESS.
+# are not given; the health check (minio-healthcheck) probes the resulting --address.
 set -euo pipefail
 
 if [[ "${1:-}" == -* || "${1:-}" == server ]]; then
