@@ -23,9 +23,6 @@ export GOTOOLCHAIN=local
 export GOFLAGS=-mod=mod
 export GOMODCACHE=$cache/go/mod
 export GOCACHE=$cache/go/build
-# Module zips are verified against the checksum database as usual; only the proxy is used.
-export GOPROXY=${GOPROXY:-https://proxy.golang.org}
-export GOPROXY=${GOPROXY%%,direct}
 
 bin=$cache/pulumi-$cli_version/bin
 pulumi_home=$cache/pulumi-home
