@@ -43,7 +43,7 @@ fi
 if [[ "$(id -u)" == 0 ]]; then
   # Started as root (`--user 0`, or a bind mount that postgres cannot write): fix ownership, drop.
   install -d -o postgres -g postgres -m 0700 "$PGDATA"
-  install -d -o postgres -g postgres -m 2775 /var/run/postgresql
+  install -d -o postgres -g postgres -m 3777 /var/run/postgresql
   chown -R postgres:postgres "$PGDATA"
   exec setpriv --reuid=postgres --regid=postgres --init-groups "${BASH_SOURCE[0]}" "$@"
 fi
