@@ -1,0 +1,544 @@
+"""Settings: every configuration key appstack reads, read once and validated before any resource.
+
+`Pulumi.yaml` declares each key with its type and default; a stack file (`Pulumi.<stack>.yaml`)
+holds values only and may set part of a structured object. `parse_settings` merges the stack's
+values over the declared defaults field by field, checks every field, and raises one
+`SettingsError` that lists every bad key with what was expected, so a user fixes them all at once.
+Components receive the typed objects below, never raw config.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+
+from policies.images import InvalidImageReference, parse_image_reference
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+NAMESPACE = "appstack"
+ENVIRONMENTS = ("dev", "stage", "prod", "ci")
+CONFIG_KEYS = (
+    "project",
+    "network",
+    "database",
+    "cache",
+    "objectStore",
+    "backend",
+    "data",
+    "health",
+)
+NETWORK_MODES = ("bridge", "host")
+REDIS_EVICTION_POLICIES = (
+    "noeviction",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+)
+_DURATION = re.compile(r"^(\d+h)?(\d+m)?(\d+(\.\d+)?s)?$|^\d+ms$")
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_PROJECT = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}[a-z0-9]$")
+_ROLE = re.compile(r"^[a-z0-9][a-z0-9-]{0,20}[a-z0-9]$")
+_IPV4 = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
+
+
+class SettingsError(Exception):
+    """Raised with every invalid configuration key at once; the message is meant for a user."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {problem}" for problem in self.problems)
+        super().__init__(
+            f"invalid appstack configuration ({len(self.problems)} problem(s)):\n{lines}"
+        )
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """How containers reach each other and where their ports are published."""
+
+    mode: Literal["bridge", "host"]
+    bind_address: str
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """PostgreSQL with pgvector."""
+
+    image: str
+    port: int
+    name: str
+    user: str
+    connect_timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    """Redis with a memory limit and an eviction policy."""
+
+    image: str
+    port: int
+    max_memory_mb: int
+    max_memory_policy: str
+    persistence: bool
+
+
+@dataclass(frozen=True)
+class BucketSettings:
+    """One bucket `{env}-{project}-{role}` and its lifecycle."""
+
+    role: str
+    versioning: bool
+    expiration_days: int | None = None
+    abort_incomplete_multipart_days: int | None = None
+    noncurrent_version_expiration_days: int | None = None
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
+class ObjectStoreSettings:
+    """The MinIO server and the buckets it holds."""
+
+    image: str
+    port: int
+    console_port: int
+    buckets: tuple[BucketSettings, ...]
+    force_destroy: bool
+    health_command: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    """The application container; `image` None means build `build_context` locally (dev only)."""
+
+    image: str | None
+    build_context: str
+    base_image: str | None
+    port: int
+    cors_origins: tuple[str, ...]
+    migration_command: tuple[str, ...]
+    revision_command: tuple[str, ...]
+    health_path: str
+    read_only_root_filesystem: bool
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """Whether stateful resources are protected and kept when removed from the stack."""
+
+    protect: bool
+    retain_on_delete: bool
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    """Health check timings shared by every container, and how long a deployment waits."""
+
+    interval: str
+    timeout: str
+    start_period: str
+    retries: int
+    wait_timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole validated configuration of one stack."""
+
+    environment: str
+    project: str
+    network: NetworkSettings
+    database: DatabaseSettings
+    cache: CacheSettings
+    object_store: ObjectStoreSettings
+    backend: BackendSettings
+    data: DataSettings
+    health: HealthSettings
+    host_ports: Mapping[str, int] = field(default_factory=dict)
+
+    def prefixed(self, role: str) -> str:
+        """The name of a Docker object or bucket of this environment, e.g. `prod-database`."""
+        return f"{self.environment}-{role}"
+
+    def bucket_name(self, role: str) -> str:
+        """The bucket name for a role: `{env}-{project}-{role}`."""
+        return f"{self.environment}-{self.project}-{role}"
+
+
+@cache
+def declared_defaults() -> dict[str, Any]:
+    """The defaults declared in Pulumi.yaml's `config:` block, keyed without the namespace."""
+    project = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())
+    return {key: spec.get("default") for key, spec in project.get("config", {}).items()}
+
+
+def _merge(default: Any, value: Any) -> Any:
+    """A stack value over its default: objects field by field, everything else replaced."""
+    if isinstance(default, dict) and isinstance(value, dict):
+        merged = dict(default)
+        merged.update(value)
+        return merged
+    return default if value is None else value
+
+
+class _Reader:
+    """Collects problems while reading typed fields out of one raw structured object."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+
+    def bad(self, key: str, expected: str, got: Any) -> None:
+        self.problems.append(f"{NAMESPACE}:{key}: expected {expected}, got {got!r}")
+
+    def section(self, raw: Mapping[str, Any], key: str) -> dict[str, Any]:
+        value = raw.get(key)
+        if not isinstance(value, dict):
+            self.bad(key, "an object", value)
+            return {}
+        known = set(declared_defaults().get(key) or {})
+        for unknown in sorted(set(value) - known):
+            self.bad(f"{key}.{unknown}", f"one of the keys {sorted(known)}", unknown)
+        return value
+
+    def string(self, obj: Mapping[str, Any], key: str, path: str, pattern: re.Pattern[str]) -> str:
+        value = obj.get(key)
+        if not isinstance(value, str) or not pattern.match(value):
+            self.bad(path, f"a string matching {pattern.pattern}", value)
+            return ""
+        return value
+
+    def boolean(self, obj: Mapping[str, Any], key: str, path: str) -> bool:
+        value = obj.get(key)
+        if isinstance(value, str) and value in ("true", "false"):
+            return value == "true"
+        if not isinstance(value, bool):
+            self.bad(path, "true or false", value)
+            return False
+        return value
+
+    def integer(self, obj: Mapping[str, Any], key: str, path: str, low: int, high: int) -> int:
+        value = obj.get(key)
+        if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.bad(path, f"an integer from {low} to {high}", value)
+            return low
+        return value
+
+    def optional_days(self, obj: Mapping[str, Any], key: str, path: str) -> int | None:
+        if obj.get(key) is None:
+            return None
+        return self.integer(obj, key, path, 1, 36500)
+
+    def image(self, obj: Mapping[str, Any], key: str, path: str, *, allow_empty: bool) -> str:
+        value = obj.get(key)
+        if allow_empty and value in ("", None):
+            return ""
+        if not isinstance(value, str) or not value.strip():
+            self.bad(path, "an image reference such as pgvector/pgvector:pg17", value)
+            return ""
+        try:
+            parse_image_reference(value)
+        except InvalidImageReference as error:
+            self.bad(path, f"a well-formed image reference ({error})", value)
+            return ""
+        return value
+
+    def argv(self, obj: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
+        value = obj.get(key)
+        if (
+            not isinstance(value, list)
+            or not value
+            or not all(isinstance(part, str) and part for part in value)
+        ):
+            self.bad(path, "a non-empty list of command arguments", value)
+            return ()
+        return tuple(value)
+
+    def duration(self, obj: Mapping[str, Any], key: str, path: str) -> str:
+        value = obj.get(key)
+        if not isinstance(value, str) or not value or not _DURATION.match(value):
+            self.bad(path, 'a duration such as "2s", "500ms" or "1m0s"', value)
+            return "1s"
+        return value
+
+
+def _origin_problem(origin: Any) -> str | None:
+    """Why a CORS origin is malformed, or None: scheme://host[:port], nothing else."""
+    if not isinstance(origin, str):
+        return "not a string"
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "needs http:// or https:// and a host"
+    if parts.path not in ("",) or parts.query or parts.fragment or parts.username:
+        return "an origin has no path, query, fragment or credentials"
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return "bad port"
+    return None
+
+
+def parse_settings(stack: str, raw_values: Mapping[str, Any]) -> Settings:
+    """Merge a stack's raw config values (keys without namespace) over the defaults and validate.
+
+    Raises SettingsError listing every problem found.
+    """
+    problems: list[str] = []
+    read = _Reader(problems)
+    if stack not in ENVIRONMENTS:
+        problems.append(
+            f"stack {stack!r}: expected one of {', '.join(ENVIRONMENTS)} "
+            "(the stack name is the environment and the prefix of every name)"
+        )
+    for unknown in sorted(set(raw_values) - set(CONFIG_KEYS)):
+        read.bad(unknown, f"one of the keys {', '.join(CONFIG_KEYS)}", unknown)
+    defaults = declared_defaults()
+    raw = {key: _merge(defaults.get(key), raw_values.get(key)) for key in CONFIG_KEYS}
+
+    project = raw["project"]
+    if not isinstance(project, str) or not _PROJECT.match(project):
+        read.bad("project", "lower-case letters, digits and dashes (2-32 characters)", project)
+
+    net = read.section(raw, "network")
+    mode = net.get("mode")
+    if mode not in NETWORK_MODES:
+        read.bad("network.mode", " or ".join(f'"{m}"' for m in NETWORK_MODES), mode)
+    bind_address = net.get("bindAddress")
+    ip_match = _IPV4.match(bind_address) if isinstance(bind_address, str) else None
+    if not ip_match or any(int(octet) > 255 for octet in ip_match.groups()):
+        read.bad("network.bindAddress", "an IPv4 address such as 127.0.0.1", bind_address)
+
+    db = read.section(raw, "database")
+    database = DatabaseSettings(
+        image=read.image(db, "image", "database.image", allow_empty=False),
+        port=read.integer(db, "port", "database.port", 1, 65535),
+        name=read.string(db, "name", "database.name", _NAME),
+        user=read.string(db, "user", "database.user", _NAME),
+        connect_timeout_seconds=read.integer(
+            db, "connectTimeoutSeconds", "database.connectTimeoutSeconds", 1, 3600
+        ),
+    )
+
+    ca = read.section(raw, "cache")
+    policy = ca.get("maxMemoryPolicy")
+    if policy not in REDIS_EVICTION_POLICIES:
+        read.bad("cache.maxMemoryPolicy", f"one of {', '.join(REDIS_EVICTION_POLICIES)}", policy)
+    cache_settings = CacheSettings(
+        image=read.image(ca, "image", "cache.image", allow_empty=False),
+        port=read.integer(ca, "port", "cache.port", 1, 65535),
+        max_memory_mb=read.integer(ca, "maxMemoryMb", "cache.maxMemoryMb", 1, 1024 * 1024),
+        max_memory_policy=str(policy),
+        persistence=read.boolean(ca, "persistence", "cache.persistence"),
+    )
+
+    os_raw = read.section(raw, "objectStore")
+    object_store = ObjectStoreSettings(
+        image=read.image(os_raw, "image", "objectStore.image", allow_empty=False),
+        port=read.integer(os_raw, "port", "objectStore.port", 1, 65535),
+        console_port=read.integer(os_raw, "consolePort", "objectStore.consolePort", 1, 65535),
+        buckets=_read_buckets(read, os_raw.get("buckets")),
+        force_destroy=read.boolean(os_raw, "forceDestroy", "objectStore.forceDestroy"),
+        health_command=(
+            read.argv(os_raw, "healthCommand", "objectStore.healthCommand")
+            if os_raw.get("healthCommand")
+            else ()
+        ),
+    )
+
+    be = read.section(raw, "backend")
+    backend_image = read.image(be, "image", "backend.image", allow_empty=True)
+    if not backend_image and be.get("image") in ("", None) and stack != "dev":
+        read.bad(
+            "backend.image",
+            "an image reference (only dev builds app/ when no image is configured)",
+            be.get("image"),
+        )
+    base_image = read.image(be, "baseImage", "backend.baseImage", allow_empty=True)
+    origins = be.get("corsOrigins")
+    cors: list[str] = []
+    if not isinstance(origins, list):
+        read.bad(
+            "backend.corsOrigins", "a list of origins such as https://app.example.com", origins
+        )
+    else:
+        for index, origin in enumerate(origins):
+            reason = _origin_problem(origin)
+            if reason:
+                read.bad(f"backend.corsOrigins[{index}]", f"an origin ({reason})", origin)
+            else:
+                cors.append(origin.rstrip("/"))
+    health_path = be.get("healthPath")
+    if not isinstance(health_path, str) or not health_path.startswith("/"):
+        read.bad("backend.healthPath", "a path starting with /", health_path)
+    build_context = be.get("buildContext")
+    if not isinstance(build_context, str) or not build_context:
+        read.bad("backend.buildContext", "a directory relative to the project", build_context)
+    backend = BackendSettings(
+        image=backend_image or None,
+        build_context=str(build_context),
+        base_image=base_image or None,
+        port=read.integer(be, "port", "backend.port", 1, 65535),
+        cors_origins=tuple(cors),
+        migration_command=read.argv(be, "migrationCommand", "backend.migrationCommand"),
+        revision_command=read.argv(be, "revisionCommand", "backend.revisionCommand"),
+        health_path=str(health_path),
+        read_only_root_filesystem=read.boolean(
+            be, "readOnlyRootFilesystem", "backend.readOnlyRootFilesystem"
+        ),
+    )
+
+    da = read.section(raw, "data")
+    data = DataSettings(
+        protect=read.boolean(da, "protect", "data.protect"),
+        retain_on_delete=read.boolean(da, "retainOnDelete", "data.retainOnDelete"),
+    )
+    if stack == "prod" and not (data.protect and data.retain_on_delete):
+        read.bad("data", "protect: true and retainOnDelete: true in prod", da)
+
+    he = read.section(raw, "health")
+    health = HealthSettings(
+        interval=read.duration(he, "interval", "health.interval"),
+        timeout=read.duration(he, "timeout", "health.timeout"),
+        start_period=read.duration(he, "startPeriod", "health.startPeriod"),
+        retries=read.integer(he, "retries", "health.retries", 1, 1000),
+        wait_timeout_seconds=read.integer(
+            he, "waitTimeoutSeconds", "health.waitTimeoutSeconds", 10, 3600
+        ),
+    )
+
+    host_ports = {
+        "database.port": database.port,
+        "cache.port": cache_settings.port,
+        "objectStore.port": object_store.port,
+        "objectStore.consolePort": object_store.console_port,
+        "backend.port": backend.port,
+    }
+    seen: dict[int, str] = {}
+    for key, port in host_ports.items():
+        if port in seen:
+            read.bad(key, f"a port not already used by {NAMESPACE}:{seen[port]}", port)
+        else:
+            seen[port] = key
+
+    if problems:
+        raise SettingsError(problems)
+    return Settings(
+        environment=stack,
+        project=str(project),
+        network=NetworkSettings(
+            mode="host" if mode == "host" else "bridge", bind_address=str(bind_address)
+        ),
+        database=database,
+        cache=cache_settings,
+        object_store=object_store,
+        backend=backend,
+        data=data,
+        health=health,
+        host_ports=host_ports,
+    )
+
+
+def _read_buckets(read: _Reader, raw: Any) -> tuple[BucketSettings, ...]:
+    """Each declared bucket, checked: unique role, days > 0, old-version expiry if versioned."""
+    if not isinstance(raw, list) or not raw:
+        read.bad("objectStore.buckets", "a non-empty list of buckets", raw)
+        return ()
+    allowed = {
+        "role",
+        "versioning",
+        "expirationDays",
+        "abortIncompleteMultipartDays",
+        "noncurrentVersionExpirationDays",
+        "prefix",
+    }
+    buckets: list[BucketSettings] = []
+    roles: set[str] = set()
+    for index, item in enumerate(raw):
+        path = f"objectStore.buckets[{index}]"
+        if not isinstance(item, dict):
+            read.bad(path, "an object with a role", item)
+            continue
+        for unknown in sorted(set(item) - allowed):
+            read.bad(f"{path}.{unknown}", f"one of the keys {sorted(allowed)}", unknown)
+        role = read.string(item, "role", f"{path}.role", _ROLE)
+        if role in roles:
+            read.bad(f"{path}.role", "a role used by no other bucket", role)
+        roles.add(role)
+        versioning = read.boolean(
+            {"versioning": item.get("versioning", False)}, "versioning", f"{path}.versioning"
+        )
+        noncurrent = read.optional_days(
+            item, "noncurrentVersionExpirationDays", f"{path}.noncurrentVersionExpirationDays"
+        )
+        if noncurrent is not None and not versioning:
+            read.bad(
+                f"{path}.noncurrentVersionExpirationDays",
+                "versioning: true (old versions exist only in a versioned bucket)",
+                noncurrent,
+            )
+        prefix = item.get("prefix", "")
+        if not isinstance(prefix, str):
+            read.bad(f"{path}.prefix", "a string", prefix)
+            prefix = ""
+        buckets.append(
+            BucketSettings(
+                role=role,
+                versioning=versioning,
+                expiration_days=read.optional_days(
+                    item, "expirationDays", f"{path}.expirationDays"
+                ),
+                abort_incomplete_multipart_days=read.optional_days(
+                    item, "abortIncompleteMultipartDays", f"{path}.abortIncompleteMultipartDays"
+                ),
+                noncurrent_version_expiration_days=noncurrent,
+                prefix=prefix,
+            )
+        )
+    return tuple(buckets)
+
+
+def read_settings() -> Settings:
+    """Read every `appstack:` key of the current stack once and validate it."""
+    import pulumi
+
+    config = pulumi.Config(NAMESPACE)
+    raw: dict[str, Any] = {}
+    problems: list[str] = []
+    for key in CONFIG_KEYS:
+        try:
+            value = config.get_object(key) if key != "project" else config.get(key)
+        except Exception as error:  # a value that is not valid JSON/YAML for an object
+            problems.append(f"{NAMESPACE}:{key}: expected a structured value ({error})")
+            continue
+        if value is not None:
+            raw[key] = value
+    for key in _stray_keys():
+        problems.append(
+            f"{NAMESPACE}:{key}: expected one of the keys {', '.join(CONFIG_KEYS)} (unknown key)"
+        )
+    if problems:
+        raise SettingsError(problems)
+    return parse_settings(pulumi.get_stack(), raw)
+
+
+def _stray_keys() -> list[str]:
+    """Keys under the appstack namespace that appstack does not know (typos such as `databse`)."""
+    from pulumi.runtime.config import CONFIG
+
+    prefix = f"{NAMESPACE}:"
+    return sorted(
+        key[len(prefix) :]
+        for key in CONFIG.get()
+        if key.startswith(prefix) and key[len(prefix) :] not in CONFIG_KEYS
+    )
