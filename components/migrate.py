@@ -1,0 +1,131 @@
+"""Run the backend image's migration as a one-shot container and report the revision reached.
+
+The `Migration` component runs `python3 -m components.migrate` through pulumi-command; this module
+uses the standard library only, so it works with any Python 3.11 on the deploying machine. It
+reads its inputs from the environment (the DSN never appears on a command line), runs the
+migration command in the backend image, and on failure prints the tail of the migration's log
+and exits non-zero, which fails the deployment before the backend is touched. On success it runs
+the revision command and prints `appstack-migration-revision: <rev>` as its last line. Every
+line it prints is scrubbed of the DSN and its password.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from urllib.parse import urlsplit
+
+REVISION_MARKER = "appstack-migration-revision:"
+SECRET_ENV = "DATABASE_URL"
+_REVISION = re.compile(r"^([0-9a-zA-Z_]+)(?: \(head\))?(?: \(effective head\))?\s*$")
+
+
+def secrets_of(environ: Mapping[str, str]) -> list[str]:
+    """The secret strings that must never be printed: the DSN and the password inside it."""
+    dsn = environ.get(SECRET_ENV, "")
+    values = [dsn] if dsn else []
+    password = urlsplit(dsn).password if dsn else None
+    if password:
+        values.append(password)
+    return sorted(values, key=len, reverse=True)
+
+
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """Replace every secret in `text` by `***`."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def tail(text: str, lines: int) -> str:
+    """The last `lines` lines of a log."""
+    return "\n".join(text.rstrip("\n").splitlines()[-lines:])
+
+
+def parse_revision(output: str) -> str:
+    """The revision id printed by `alembic current` (or a compatible command); "" if none."""
+    for line in reversed(output.splitlines()):
+        match = _REVISION.match(line.strip())
+        if match:
+            return match.group(1)
+    return ""
+
+
+def container_argv(environ: Mapping[str, str], command: Sequence[str]) -> list[str]:
+    """`docker run` for one step: removed after it exits, on the stack's network, DSN by name."""
+    return [
+        "docker",
+        "run",
+        "--rm",
+        "--network",
+        environ["APPSTACK_MIGRATION_NETWORK"],
+        "--label",
+        "appstack.role=migration",
+        "--label",
+        f"appstack.environment={environ['APPSTACK_ENVIRONMENT']}",
+        "-e",
+        SECRET_ENV,
+        "-e",
+        "PYTHONDONTWRITEBYTECODE=1",
+        environ["APPSTACK_MIGRATION_IMAGE"],
+        *command,
+    ]
+
+
+def run_step(argv: Sequence[str], environ: Mapping[str, str]) -> tuple[int, str]:
+    """Run one step, returning its exit status and its combined, scrubbed output."""
+    try:
+        result = subprocess.run(
+            list(argv),
+            env=dict(environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=int(environ.get("APPSTACK_MIGRATION_TIMEOUT", "900")),
+            check=False,
+        )
+    except FileNotFoundError as error:
+        return 127, f"cannot run {argv[0]!r}: {error}"
+    except subprocess.TimeoutExpired as error:
+        output = error.stdout if isinstance(error.stdout, str) else ""
+        return 124, output + "\n(timed out)"
+    return result.returncode, scrub(result.stdout, secrets_of(environ))
+
+
+def main(environ: Mapping[str, str] | None = None, *, local: bool = False) -> int:
+    """Run the migration then the revision command; print the revision or the failure's tail."""
+    env = dict(os.environ if environ is None else environ)
+    migration = json.loads(env["APPSTACK_MIGRATION_COMMAND"])
+    revision = json.loads(env["APPSTACK_REVISION_COMMAND"])
+    lines = int(env.get("APPSTACK_MIGRATION_LOG_LINES", "40"))
+    wrap = (lambda argv: list(argv)) if local else (lambda argv: container_argv(env, argv))
+
+    status, output = run_step(wrap(migration), env)
+    if status != 0:
+        print(
+            f"migration failed: `{' '.join(migration)}` exited with status {status}; "
+            f"the backend was not started or changed. Last {lines} lines of its log:\n"
+            f"{tail(output, lines)}",
+            file=sys.stderr,
+        )
+        return 1
+    print(tail(output, lines))
+    status, output = run_step(wrap(revision), env)
+    current = parse_revision(output) if status == 0 else ""
+    if not current:
+        print(
+            f"migration ran but `{' '.join(revision)}` did not report a revision "
+            f"(status {status}):\n{tail(output, lines)}",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"{REVISION_MARKER} {current}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(local=os.environ.get("APPSTACK_MIGRATION_LOCAL") == "1"))
