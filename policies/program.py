@@ -1,0 +1,271 @@
+"""Run the appstack program for one stack under Pulumi's mocks and record its resource graph.
+
+No engine, no Docker, no network: the program runs in this process against a recording mock
+monitor, with the stack's `Pulumi.<stack>.yaml` values (and any overrides) as its config. Every
+registration is kept as the engine would see it: type, logical name, parent, inputs with secret
+and unknown values marked, and the options that matter (protect, retain on delete, dependencies).
+In preview mode, values that a provider computes on create (an image id, a password) are unknown,
+exactly as in `pulumi preview` of a new stack. The policy check and the tests both use this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import runpy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime import mocks, settings
+from pulumi.runtime.sync_await import _sync_await
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+NAMESPACE = "appstack"
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+class Unknown:
+    """A value the engine does not know yet (computed by a provider during the deployment)."""
+
+    _instance: Unknown | None = None
+
+    def __new__(cls) -> Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "<unknown>"
+
+
+UNKNOWN = Unknown()
+
+
+@dataclass
+class RecordedResource:
+    """One resource registration as the engine receives it."""
+
+    type: str
+    name: str
+    urn: str
+    parent_urn: str
+    custom: bool
+    inputs: dict[str, Any]
+    secret_inputs: frozenset[str]
+    protect: bool
+    retain_on_delete: bool
+    delete_before_replace: bool
+    dependencies: tuple[str, ...]
+    additional_secret_outputs: tuple[str, ...]
+
+    @property
+    def parent_type(self) -> str:
+        """The type token of the parent, read off its URN ('' for the stack's children)."""
+        if not self.parent_urn:
+            return ""
+        return self.parent_urn.split("::")[2].split("$")[-1]
+
+
+@dataclass
+class ProgramRun:
+    """The recorded graph and stack outputs of one program run."""
+
+    stack: str
+    preview: bool
+    resources: list[RecordedResource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    secret_outputs: set[str] = field(default_factory=set)
+
+    def by_type(self, type_: str) -> list[RecordedResource]:
+        """Every resource of a type, in registration order."""
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> RecordedResource:
+        """The resource with a logical name; KeyError naming what exists otherwise."""
+        for resource in self.resources:
+            if resource.name == name:
+                return resource
+        raise KeyError(f"no resource {name!r}; have {[r.name for r in self.resources]}")
+
+
+def _decode(value: Any) -> tuple[Any, bool]:
+    """A wire value with secrets unwrapped and unknowns as UNKNOWN; and whether it held a secret."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG_VALUE:
+            inner, _ = _decode(value.get("value"))
+            return inner, True
+        decoded: dict[str, Any] = {}
+        secret = False
+        for key, item in value.items():
+            decoded[key], item_secret = _decode(item)
+            secret = secret or item_secret
+        return decoded, secret
+    if isinstance(value, list):
+        items = [_decode(item) for item in value]
+        return [item for item, _ in items], any(flag for _, flag in items)
+    if value == UNKNOWN_VALUE:
+        return UNKNOWN, False
+    if isinstance(value, float) and value.is_integer():
+        return int(value), False
+    return value, False
+
+
+class _ComputedValues(pulumi.runtime.Mocks):
+    """Mock providers: echo inputs and, outside preview, compute what real providers compute."""
+
+    def __init__(self, preview: bool) -> None:
+        self.preview = preview
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        state = dict(args.inputs)
+        resource_id = f"{args.name}-id"
+        if self.preview:
+            return resource_id, state
+        if args.typ == "docker:index/remoteImage:RemoteImage":
+            digest = hashlib.sha256(str(args.inputs.get("name")).encode()).hexdigest()
+            state["imageId"] = f"sha256:{digest}"
+            state["repoDigest"] = ""
+        elif args.typ == "random:index/randomPassword:RandomPassword":
+            state["result"] = f"generated-{args.name}-0123456789"
+        elif args.typ == "pulumi-python:dynamic/appstack:PgvectorExtension":
+            state.update(extension_version="0.8.0", server_version="17.2")
+        elif args.typ == "command:local:Command":
+            state["stdout"] = "INFO  [alembic] ok\nappstack-migration-revision: 0001_initial"
+            state["stderr"] = ""
+        return resource_id, state
+
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
+        return {}, []
+
+
+class _RecordingMonitor(mocks.MockMonitor):
+    """The mock monitor, keeping every registration request as the engine would see it."""
+
+    def __init__(self, computed: _ComputedValues, run: ProgramRun) -> None:
+        super().__init__(computed)
+        self.run = run
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        raw = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
+        inputs: dict[str, Any] = {}
+        secret: set[str] = set()
+        for key, value in raw.items():
+            inputs[key], is_secret = _decode(value)
+            if is_secret:
+                secret.add(key)
+        self.run.resources.append(
+            RecordedResource(
+                type=request.type,
+                name=request.name,
+                urn=response.urn,
+                parent_urn=request.parent,
+                custom=request.custom,
+                inputs=inputs,
+                secret_inputs=frozenset(secret),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                dependencies=tuple(request.dependencies),
+                additional_secret_outputs=tuple(request.additionalSecretOutputs),
+            )
+        )
+        return response
+
+
+def stack_config(stack: str) -> dict[str, Any]:
+    """The raw `appstack:` values of a committed stack file, keyed without the namespace."""
+    path = PROJECT_ROOT / f"Pulumi.{stack}.yaml"
+    document = yaml.safe_load(path.read_text()) or {}
+    values: dict[str, Any] = {}
+    for key, value in (document.get("config") or {}).items():
+        namespace, _, name = key.partition(":")
+        if namespace == NAMESPACE:
+            values[name] = value
+    return values
+
+
+def apply_override(values: dict[str, Any], path: str, raw_value: str) -> None:
+    """Set `key.sub.field=value` inside the config values; the value is parsed as YAML."""
+    parts = path.split(".")
+    value = yaml.safe_load(raw_value) if raw_value else ""
+    if len(parts) == 1:
+        values[parts[0]] = value
+        return
+    node = values.setdefault(parts[0], {})
+    for part in parts[1:-1]:
+        if not isinstance(node, dict):
+            raise ValueError(f"cannot set {path}: {part!r} is not an object")
+        node = node.setdefault(part, {})
+    if not isinstance(node, dict):
+        raise ValueError(f"cannot set {path}: not an object")
+    node[parts[-1]] = value
+
+
+async def _resolve_outputs(value: Any, path: str, secret_paths: set[str]) -> Any:
+    """A stack output's plain value, noting the dotted path of every secret inside it."""
+    if isinstance(value, dict):
+        return {
+            key: await _resolve_outputs(item, f"{path}.{key}" if path else key, secret_paths)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [await _resolve_outputs(item, path, secret_paths) for item in value]
+    output = pulumi.Output.from_input(value)
+    if await output.is_secret():
+        secret_paths.add(path)
+    if not await output.is_known():
+        return UNKNOWN
+    resolved = await output.future()
+    if isinstance(resolved, dict | list):
+        return await _resolve_outputs(resolved, path, secret_paths)
+    return resolved
+
+
+def run_program(
+    stack: str,
+    values: Mapping[str, Any] | None = None,
+    *,
+    preview: bool = False,
+) -> ProgramRun:
+    """Run `__main__.py` for `stack` with `values` (default: the stack file) and record it.
+
+    Raises whatever the program raises (a `pulumi.RunError` for invalid settings).
+    """
+    config_values = stack_config(stack) if values is None else dict(values)
+    run = ProgramRun(stack=stack, preview=preview)
+    computed = _ComputedValues(preview)
+    monitor = _RecordingMonitor(computed, run)
+
+    pulumi.runtime.set_all_config(
+        {
+            f"{NAMESPACE}:{key}": json.dumps(value) if not isinstance(value, str) else value
+            for key, value in config_values.items()
+        }
+    )
+    settings.set_root_resource(None)  # type: ignore[arg-type]
+    # The root stack resource binds to the current loop: make the loop first.
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    mocks.set_mocks(computed, project=NAMESPACE, stack=stack, preview=preview, monitor=monitor)
+    root = settings.get_root_resource()
+
+    def program() -> None:
+        runpy.run_path(str(PROJECT_ROOT / "__main__.py"), run_name="__main__")
+
+    try:
+        _sync_await(mocks.run_pulumi_func(program))
+        exported = dict(getattr(root, "outputs", {}))
+        run.outputs = _sync_await(_resolve_outputs(exported, "", run.secret_outputs))
+    finally:
+        settings.set_root_resource(None)  # type: ignore[arg-type]
+    return run
