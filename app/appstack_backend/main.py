@@ -71,8 +71,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ) -> Response:
         try:
             return await call_next(request)
-        except OperationalError:
-            logger.exception("database unavailable: %s %s", request.method, request.url.path)
+        except OperationalError as err:
+            logger.error(
+                "database unavailable: %s %s: %s", request.method, request.url.path, err.orig
+            )
             return JSONResponse({"detail": "database unavailable"}, status_code=503)
         except Exception:
             logger.exception("unhandled error: %s %s", request.method, request.url.path)
