@@ -1,0 +1,84 @@
+# appstack: the commands users and CI run. `make up` deploys a stack (dev by default) with
+# local file state in .pulumi-state/ and passphrase secrets; `make test` runs the whole suite.
+STACK ?= dev
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STATE_DIR := $(CURDIR)/.pulumi-state
+PULUMI ?= pulumi
+# The passphrase that encrypts this machine's stack secrets: taken from the environment, else
+# generated once into .pulumi-state/passphrase (git-ignored, mode 600).
+PASSPHRASE_FILE := $(STATE_DIR)/passphrase
+WITH_PASSPHRASE := if [ -z "$${PULUMI_CONFIG_PASSPHRASE:-}" ]; then export PULUMI_CONFIG_PASSPHRASE_FILE=$(PASSPHRASE_FILE); fi;
+
+.PHONY: venv up preview destroy test test-fast check verify lint bench system minio toolchain images e2e clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt app/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+$(PASSPHRASE_FILE):
+	mkdir -p $(STATE_DIR)
+	umask 077 && $(PY) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
+
+# The main job: a stack from nothing to a healthy platform, on the local Docker engine.
+up: venv $(PASSPHRASE_FILE)
+	@command -v $(PULUMI) >/dev/null || { echo "make up needs the Pulumi CLI on PATH (see README: Prerequisites)"; exit 2; }
+	$(PULUMI) login "file://$(STATE_DIR)"
+	$(WITH_PASSPHRASE) \
+	  $(PULUMI) stack select --create --secrets-provider passphrase $(STACK) && \
+	  $(PULUMI) up --stack $(STACK) --policy-pack policies
+
+preview: venv $(PASSPHRASE_FILE)
+	$(PULUMI) login "file://$(STATE_DIR)"
+	$(WITH_PASSPHRASE) $(PULUMI) preview --stack $(STACK) --diff --policy-pack policies
+
+destroy: venv $(PASSPHRASE_FILE)
+	$(PULUMI) login "file://$(STATE_DIR)"
+	$(WITH_PASSPHRASE) $(PULUMI) destroy --stack $(STACK)
+
+# System packages the real-server tests need (Debian; run as root).
+system:
+	bash scripts/install-system.sh
+
+# The MinIO server the object-storage tests start, built from its Go module and cached.
+minio:
+	bash toolchain/build-minio.sh
+
+# The whole suite: graph under mocks, policies, delivery, and real servers on loopback.
+test: venv minio
+	$(PY) -m pytest -q
+
+# Everything that needs no real server.
+test-fast: venv
+	$(PY) -m pytest -q -m "not real"
+
+check: venv
+	$(PY) -m policies.check --stack $(STACK)
+
+verify: venv
+	$(PY) -m delivery verify --stack $(STACK)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	cd app && ../$(VENV)/bin/mypy
+
+bench: venv minio
+	$(PY) benchmarks/program_eval.py
+	$(PY) -m benchmarks.bucket_noop
+
+# The Pulumi toolchain built from Go modules (see toolchain/README.md; providers are blocked).
+toolchain:
+	bash toolchain/build.sh
+
+images:
+	bash scripts/dockerd.sh start
+	bash images/build.sh all
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
