@@ -24,7 +24,7 @@ STATEFUL_LABEL = "appstack.stateful"
 T = TypeVar("T")
 
 
-def secret(value: "pulumi.Output[T]") -> "pulumi.Output[T]":
+def secret(value: pulumi.Output[T]) -> pulumi.Output[T]:
     """`pulumi.Output.secret` keeping the value's type (the SDK's annotation loses it)."""
     secret_of: Any = pulumi.Output.secret
     return cast("pulumi.Output[T]", secret_of(value))
