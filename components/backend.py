@@ -104,26 +104,22 @@ class Backend(pulumi.ComponentResource):
             f"urllib.request.urlopen('http://127.0.0.1:{where.internal_port}{backend.health_path}'"
             ", timeout=4)"
         )
-        attachment = common.network_args(
-            settings, network_name, "backend", [(STANDARD_PORT, backend.port)]
-        )
-        container = docker.Container(
+        container = common.service_container(
             f"{name}-container",
-            name=container_name,
-            image=image.image_id,
-            envs=envs,
-            read_only=backend.read_only_root_filesystem,
-            tmpfs={"/tmp": "rw,noexec,nosuid,size=64m"},
-            healthcheck=common.healthcheck(settings, ["CMD", "python3", "-c", probe]),
-            wait=True,
-            wait_timeout=settings.health.wait_timeout_seconds,
-            must_run=True,
-            restart="unless-stopped",
-            labels=common.labels(settings, "backend", image_reference),
-            network_mode=attachment.network_mode,
-            networks_advanced=attachment.networks_advanced,
-            ports=attachment.ports,
-            opts=common.container_options(self, depends_on),
+            settings,
+            common.ServiceSpec(
+                role="backend",
+                image_reference=image_reference,
+                health_test=["CMD", "python3", "-c", probe],
+                published=[(STANDARD_PORT, backend.port)],
+                read_only=backend.read_only_root_filesystem,
+                tmpfs={"/tmp": "rw,noexec,nosuid,size=64m"},
+            ),
+            image.image_id,
+            envs,
+            network_name,
+            self,
+            depends_on,
         )
         self.url = pulumi.Output.from_input(f"http://{where.host_address}:{where.host_port}")
         self.image_id = image.image_id

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_docker as docker
-import pulumi_random as random
 
 from components import common
 from components.settings import Settings
@@ -37,13 +36,10 @@ class Cache(pulumi.ComponentResource):
     ) -> None:
         super().__init__("appstack:index:Cache", name, None, opts)
         cache = settings.cache
-        container_name = settings.prefixed("cache")
-        where = common.placement(settings, container_name, STANDARD_PORT, cache.port)
+        where = common.placement(settings, settings.prefixed("cache"), STANDARD_PORT, cache.port)
 
         image = common.remote_image(f"{name}-image", cache.image, self)
-        password = random.RandomPassword(
-            f"{name}-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
-        )
+        password = common.generated_secret(f"{name}-password", 32, self)
         volumes: list[docker.ContainerVolumeArgs] = []
         if cache.persistence:
             volume = docker.Volume(
@@ -61,31 +57,26 @@ class Cache(pulumi.ComponentResource):
             f" --appendonly {'yes' if cache.persistence else 'no'} --dir /data"
             f" --bind {where.listen_address} --protected-mode yes"
         )
-        attachment = common.network_args(
-            settings, network_name, "cache", [(STANDARD_PORT, cache.port)]
-        )
-        self.container = docker.Container(
+        self.container = common.service_container(
             f"{name}-container",
-            name=container_name,
-            image=image.image_id,
-            entrypoints=["sh", "-c"],
-            command=[server],
-            envs=common.secret(password.result).apply(
+            settings,
+            common.ServiceSpec(
+                role="cache",
+                image_reference=cache.image,
+                # redis-cli reads the password from REDISCLI_AUTH; a bare `ping` exits 0 on
+                # NOAUTH, so the check looks for PONG.
+                health_test=["CMD-SHELL", 'redis-cli -p "$REDIS_PORT" ping | grep -q PONG'],
+                published=[(STANDARD_PORT, cache.port)],
+                entrypoints=["sh", "-c"],
+                command=[server],
+                volumes=volumes,
+            ),
+            image.image_id,
+            common.secret(password.result).apply(
                 lambda value: [f"REDISCLI_AUTH={value}", f"REDIS_PORT={where.internal_port}"]
             ),
-            volumes=volumes,
-            healthcheck=common.healthcheck(
-                settings, ["CMD-SHELL", 'redis-cli -p "$REDIS_PORT" ping | grep -q PONG']
-            ),
-            wait=True,
-            wait_timeout=settings.health.wait_timeout_seconds,
-            must_run=True,
-            restart="unless-stopped",
-            labels=common.labels(settings, "cache", cache.image),
-            network_mode=attachment.network_mode,
-            networks_advanced=attachment.networks_advanced,
-            ports=attachment.ports,
-            opts=common.container_options(self),
+            network_name,
+            self,
         )
         self.host = pulumi.Output.from_input(where.host_address)
         self.port = pulumi.Output.from_input(where.host_port)

@@ -8,12 +8,13 @@ canonical durations (anything else shows a diff on every preview), and a wait un
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import pulumi
 import pulumi_docker as docker
+import pulumi_random as random
 
 from components.settings import Settings
 
@@ -157,4 +158,65 @@ def remote_image(name: str, reference: str, parent: pulumi.Resource) -> docker.R
         name=reference,
         keep_locally=True,
         opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def generated_secret(name: str, length: int, parent: pulumi.Resource) -> random.RandomPassword:
+    """A generated credential (letters and digits only, so it is safe inside URLs)."""
+    return random.RandomPassword(
+        name, length=length, special=False, opts=pulumi.ResourceOptions(parent=parent)
+    )
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What distinguishes one long-running service container from another."""
+
+    role: str
+    image_reference: str
+    health_test: Sequence[str]
+    published: Sequence[tuple[int, int]]
+    command: Sequence[str] | None = None
+    entrypoints: Sequence[str] | None = None
+    volumes: Sequence[docker.ContainerVolumeArgs] = ()
+    read_only: bool = False
+    tmpfs: Mapping[str, str] | None = None
+
+
+def service_container(
+    name: str,
+    settings: Settings,
+    spec: ServiceSpec,
+    image_id: pulumi.Input[str],
+    envs: pulumi.Input[Sequence[pulumi.Input[str]]],
+    network_name: pulumi.Input[str] | None,
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource] = (),
+) -> docker.Container:
+    """The container `{env}-{role}`: health check, wait until healthy, restart, labels, network.
+
+    Every service appstack runs is built here so that none can miss a health check, a wait or
+    the labels the policies read.
+    """
+    attachment = network_args(settings, network_name, spec.role, spec.published)
+    return docker.Container(
+        name,
+        name=settings.prefixed(spec.role),
+        image=image_id,
+        command=list(spec.command) if spec.command is not None else None,
+        entrypoints=list(spec.entrypoints) if spec.entrypoints is not None else None,
+        envs=envs,
+        volumes=list(spec.volumes),
+        read_only=spec.read_only or None,
+        tmpfs=dict(spec.tmpfs) if spec.tmpfs is not None else None,
+        healthcheck=healthcheck(settings, spec.health_test),
+        wait=True,
+        wait_timeout=settings.health.wait_timeout_seconds,
+        must_run=True,
+        restart="unless-stopped",
+        labels=labels(settings, spec.role, spec.image_reference),
+        network_mode=attachment.network_mode,
+        networks_advanced=attachment.networks_advanced,
+        ports=attachment.ports,
+        opts=container_options(parent, depends_on),
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_docker as docker
-import pulumi_random as random
 
 from components import common
 from components.pgvector import PgvectorExtension, PgvectorExtensionArgs
@@ -45,8 +44,7 @@ class Database(pulumi.ComponentResource):
     ) -> None:
         super().__init__("appstack:index:Database", name, None, opts)
         db = settings.database
-        container_name = settings.prefixed("database")
-        where = common.placement(settings, container_name, STANDARD_PORT, db.port)
+        where = common.placement(settings, settings.prefixed("database"), STANDARD_PORT, db.port)
 
         image = common.remote_image(f"{name}-image", db.image, self)
         volume = docker.Volume(
@@ -55,14 +53,9 @@ class Database(pulumi.ComponentResource):
             labels=common.volume_labels(settings, "database-data"),
             opts=common.data_options(settings, self),
         )
-        password = random.RandomPassword(
-            f"{name}-password",
-            length=32,
-            special=False,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        password = common.generated_secret(f"{name}-password", 32, self)
         secret_password = common.secret(password.result)
-        envs = common.secret(password.result).apply(
+        envs = secret_password.apply(
             lambda value: [
                 f"POSTGRES_USER={db.user}",
                 f"POSTGRES_PASSWORD={value}",
@@ -71,32 +64,24 @@ class Database(pulumi.ComponentResource):
                 f"PGDATA={DATA_PATH}/pgdata",
             ]
         )
-        attachment = common.network_args(
-            settings, network_name, "database", [(STANDARD_PORT, db.port)]
-        )
-        container = docker.Container(
+        health = 'pg_isready -q -h 127.0.0.1 -p "$PGPORT" -U "$POSTGRES_USER" -d "$POSTGRES_DB"'
+        container = common.service_container(
             f"{name}-container",
-            name=container_name,
-            image=image.image_id,
-            command=["postgres", "-c", f"listen_addresses={where.listen_address}"],
-            envs=envs,
-            volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=DATA_PATH)],
-            healthcheck=common.healthcheck(
-                settings,
-                [
-                    "CMD-SHELL",
-                    'pg_isready -q -h 127.0.0.1 -p "$PGPORT" -U "$POSTGRES_USER" -d "$POSTGRES_DB"',
+            settings,
+            common.ServiceSpec(
+                role="database",
+                image_reference=db.image,
+                health_test=["CMD-SHELL", health],
+                published=[(STANDARD_PORT, db.port)],
+                command=["postgres", "-c", f"listen_addresses={where.listen_address}"],
+                volumes=[
+                    docker.ContainerVolumeArgs(volume_name=volume.name, container_path=DATA_PATH)
                 ],
             ),
-            wait=True,
-            wait_timeout=settings.health.wait_timeout_seconds,
-            must_run=True,
-            restart="unless-stopped",
-            labels=common.labels(settings, "database", db.image),
-            network_mode=attachment.network_mode,
-            networks_advanced=attachment.networks_advanced,
-            ports=attachment.ports,
-            opts=common.container_options(self),
+            image.image_id,
+            envs,
+            network_name,
+            self,
         )
         check = PgvectorExtension(
             f"{name}-pgvector",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_docker as docker
-import pulumi_random as random
 
 from components import common
 from components.bucket import Bucket, BucketArgs, LifecycleRule, stale_uploads_expiry
@@ -80,12 +79,8 @@ class ObjectStore(pulumi.ComponentResource):
             labels=common.volume_labels(settings, "objectstore-data"),
             opts=common.data_options(settings, self),
         )
-        access_key = random.RandomPassword(
-            f"{name}-access-key", length=20, special=False, opts=pulumi.ResourceOptions(parent=self)
-        )
-        secret_key = random.RandomPassword(
-            f"{name}-secret-key", length=40, special=False, opts=pulumi.ResourceOptions(parent=self)
-        )
+        access_key = common.generated_secret(f"{name}-access-key", 20, self)
+        secret_key = common.generated_secret(f"{name}-secret-key", 40, self)
         health = store.health_command or ("CMD-SHELL", "mc ready local")
         # MinIO aborts incomplete multipart uploads server-wide, not per bucket: the
         # strictest declared abortIncompleteMultipartDays becomes the server's setting.
@@ -102,36 +97,33 @@ class ObjectStore(pulumi.ComponentResource):
                 ]
             )
         )
-        attachment = common.network_args(
-            settings,
-            network_name,
-            "objectstore",
-            [(STANDARD_PORT, store.port), (STANDARD_CONSOLE_PORT, store.console_port)],
-        )
-        container = docker.Container(
+        container = common.service_container(
             f"{name}-container",
-            name=container_name,
-            image=image.image_id,
-            command=[
-                "server",
-                DATA_PATH,
-                "--address",
-                f"{_listen(where)}:{where.internal_port}",
-                "--console-address",
-                f"{_listen(console)}:{console.internal_port}",
-            ],
-            envs=envs,
-            volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path=DATA_PATH)],
-            healthcheck=common.healthcheck(settings, list(health)),
-            wait=True,
-            wait_timeout=settings.health.wait_timeout_seconds,
-            must_run=True,
-            restart="unless-stopped",
-            labels=common.labels(settings, "objectstore", store.image),
-            network_mode=attachment.network_mode,
-            networks_advanced=attachment.networks_advanced,
-            ports=attachment.ports,
-            opts=common.container_options(self),
+            settings,
+            common.ServiceSpec(
+                role="objectstore",
+                image_reference=store.image,
+                health_test=list(health),
+                published=[
+                    (STANDARD_PORT, store.port),
+                    (STANDARD_CONSOLE_PORT, store.console_port),
+                ],
+                command=[
+                    "server",
+                    DATA_PATH,
+                    "--address",
+                    f"{_listen(where)}:{where.internal_port}",
+                    "--console-address",
+                    f"{_listen(console)}:{console.internal_port}",
+                ],
+                volumes=[
+                    docker.ContainerVolumeArgs(volume_name=volume.name, container_path=DATA_PATH)
+                ],
+            ),
+            image.image_id,
+            envs,
+            network_name,
+            self,
         )
 
         self.endpoint = pulumi.Output.from_input(f"{where.host_address}:{where.host_port}")
