@@ -6,7 +6,8 @@ reads its inputs from the environment (the DSN never appears on a command line),
 migration command in the backend image, and on failure prints the tail of the migration's log
 and exits non-zero, which fails the deployment before the backend is touched. On success it runs
 the revision command and prints `appstack-migration-revision: <rev>` as its last line. Every
-line it prints is scrubbed of the DSN and its password.
+line it prints is scrubbed of the DSN and its password, including the truncated fragments of the
+password that PostgreSQL's error excerpts ("LINE 1: ...abc...") can show.
 """
 
 from __future__ import annotations
@@ -21,17 +22,29 @@ from urllib.parse import urlsplit
 
 REVISION_MARKER = "appstack-migration-revision:"
 SECRET_ENV = "DATABASE_URL"
+PASSWORD_FRAGMENT_MIN = 6
+"""Shortest run of a password's characters scrubbed on its own (error excerpts truncate it)."""
 _REVISION = re.compile(r"^([0-9a-zA-Z_]+)(?: \(head\))?(?: \(effective head\))?\s*$")
 
 
 def secrets_of(environ: Mapping[str, str]) -> list[str]:
-    """The secret strings that must never be printed: the DSN and the password inside it."""
+    """The strings that must never be printed, longest first: the DSN, its password and every
+    run of at least `PASSWORD_FRAGMENT_MIN` of the password's characters.
+
+    PostgreSQL cuts long lines in error excerpts, so a password quoted in failing SQL can show
+    up truncated; scrubbing only the whole password would let most of it through.
+    """
     dsn = environ.get(SECRET_ENV, "")
-    values = [dsn] if dsn else []
+    values = {dsn} if dsn else set()
     password = urlsplit(dsn).password if dsn else None
     if password:
-        values.append(password)
-    return sorted(values, key=len, reverse=True)
+        shortest = min(PASSWORD_FRAGMENT_MIN, len(password))
+        values.update(
+            password[start : start + length]
+            for length in range(shortest, len(password) + 1)
+            for start in range(len(password) - length + 1)
+        )
+    return sorted(values, key=lambda value: (-len(value), value))
 
 
 def scrub(text: str, secrets: Sequence[str]) -> str:
@@ -91,8 +104,10 @@ def run_step(argv: Sequence[str], environ: Mapping[str, str]) -> tuple[int, str]
     except FileNotFoundError as error:
         return 127, f"cannot run {argv[0]!r}: {error}"
     except subprocess.TimeoutExpired as error:
-        output = error.stdout if isinstance(error.stdout, str) else ""
-        return 124, output + "\n(timed out)"
+        output = error.stdout or ""
+        if isinstance(output, bytes):
+            output = output.decode(errors="replace")
+        return 124, scrub(output, secrets_of(environ)) + "\n(timed out)"
     return result.returncode, scrub(result.stdout, secrets_of(environ))
 
 
