@@ -23,6 +23,9 @@ export GOTOOLCHAIN=local
 export GOFLAGS=-mod=mod
 export GOMODCACHE=$cache/go/mod
 export GOCACHE=$cache/go/build
+# Only the module proxy, as configured: no fallback to version control, which is unreachable here.
+GOPROXY=$(go env GOPROXY)
+export GOPROXY=${GOPROXY%%,*}
 
 bin=$cache/pulumi-$cli_version/bin
 pulumi_home=$cache/pulumi-home
