@@ -38,13 +38,20 @@ def secrets_of(environ: Mapping[str, str]) -> list[str]:
     values = {dsn} if dsn else set()
     password = urlsplit(dsn).password if dsn else None
     if password:
-        shortest = min(PASSWORD_FRAGMENT_MIN, len(password))
-        values.update(
-            password[start : start + length]
-            for length in range(shortest, len(password) + 1)
-            for start in range(len(password) - length + 1)
-        )
+        values.update(password_fragments(password))
     return sorted(values, key=lambda value: (-len(value), value))
+
+
+def password_fragments(password: str) -> list[str]:
+    """The password and every run of at least `PASSWORD_FRAGMENT_MIN` of its characters,
+    longest first, so that a truncated echo of it is scrubbed too."""
+    shortest = min(PASSWORD_FRAGMENT_MIN, len(password))
+    fragments = {
+        password[start : start + length]
+        for length in range(shortest, len(password) + 1)
+        for start in range(len(password) - length + 1)
+    }
+    return sorted(fragments, key=lambda value: (-len(value), value))
 
 
 def scrub(text: str, secrets: Sequence[str]) -> str:
