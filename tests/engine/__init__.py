@@ -1,0 +1,1 @@
+"""Tests that drive the real Pulumi CLI (built by `bash toolchain/build.sh engine`)."""
