@@ -11,7 +11,7 @@ PULUMI ?= pulumi
 PASSPHRASE_FILE := $(STATE_DIR)/passphrase
 WITH_PASSPHRASE := if [ -z "$${PULUMI_CONFIG_PASSPHRASE:-}" ]; then export PULUMI_CONFIG_PASSPHRASE_FILE=$(PASSPHRASE_FILE); fi;
 
-.PHONY: venv up preview destroy test test-fast check verify lint bench system minio toolchain images e2e clean
+.PHONY: venv up preview destroy test test-fast check verify lint bench system minio engine toolchain images clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt app/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +48,13 @@ system:
 minio:
 	bash toolchain/build-minio.sh
 
-# The whole suite: graph under mocks, policies, delivery, and real servers on loopback.
-test: venv minio
+# The Pulumi CLI and language host, built from Go modules and cached (tests/engine uses them).
+engine:
+	bash toolchain/build.sh engine
+
+# The whole suite: graph under mocks, policies, delivery, real servers on loopback, and the
+# dynamic providers under the real engine.
+test: venv minio engine
 	$(PY) -m pytest -q
 
 # Everything that needs no real server.
@@ -69,7 +74,7 @@ lint: venv
 	cd app && ../$(VENV)/bin/mypy
 
 bench: venv minio
-	$(PY) benchmarks/program_eval.py
+	$(PY) -m benchmarks.program_eval
 	$(PY) -m benchmarks.bucket_noop
 
 # The Pulumi toolchain built from Go modules (see toolchain/README.md; providers are blocked).
