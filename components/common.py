@@ -17,11 +17,8 @@ import pulumi_docker as docker
 import pulumi_random as random
 
 from components.settings import Settings
+from policies.model import ENVIRONMENT_LABEL, IMAGE_LABEL, ROLE_LABEL, STATEFUL_LABEL
 
-ROLE_LABEL = "appstack.role"
-ENVIRONMENT_LABEL = "appstack.environment"
-IMAGE_LABEL = "appstack.image"
-STATEFUL_LABEL = "appstack.stateful"
 T = TypeVar("T")
 
 
@@ -31,15 +28,9 @@ def secret(value: pulumi.Output[T]) -> pulumi.Output[T]:
     return cast("pulumi.Output[T]", secret_of(value))
 
 
-def labels(
-    settings: Settings, role: str, image: str | None = None, *, stateful: bool = False
-) -> list[docker.ContainerLabelArgs]:
+def labels(settings: Settings, role: str, image: str) -> list[docker.ContainerLabelArgs]:
     """The appstack labels of a container (the volume variant is `volume_labels`)."""
-    pairs = {ROLE_LABEL: role, ENVIRONMENT_LABEL: settings.environment}
-    if image is not None:
-        pairs[IMAGE_LABEL] = image
-    if stateful:
-        pairs[STATEFUL_LABEL] = "true"
+    pairs = {ROLE_LABEL: role, ENVIRONMENT_LABEL: settings.environment, IMAGE_LABEL: image}
     return [docker.ContainerLabelArgs(label=key, value=value) for key, value in pairs.items()]
 
 

@@ -11,6 +11,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.settings import Settings
+from policies.model import ENVIRONMENT_LABEL
 
 
 class Network(pulumi.ComponentResource):

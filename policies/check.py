@@ -21,7 +21,6 @@ from policies import model
 from policies.evaluate import evaluate, has_mandatory
 from policies.program import (
     PROJECT_ROOT,
-    UNKNOWN,
     RecordedResource,
     apply_override,
     run_program,
@@ -36,24 +35,13 @@ def known_stacks() -> list[str]:
     )
 
 
-def _policy_value(value: Any) -> Any:
-    """A recorded value in the policies' vocabulary (their UNKNOWN sentinel)."""
-    if value is UNKNOWN:
-        return model.UNKNOWN
-    if isinstance(value, dict):
-        return {key: _policy_value(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_policy_value(item) for item in value]
-    return value
-
-
 def to_policy_resource(recorded: RecordedResource) -> model.Resource:
     """The neutral view the policies judge, from one recorded registration."""
     return model.Resource(
         type=recorded.type,
         name=recorded.name,
         urn=recorded.urn,
-        props=_policy_value(recorded.inputs),
+        props=recorded.inputs,
         protect=recorded.protect,
         retain_on_delete=recorded.retain_on_delete,
         secret_props=recorded.secret_inputs,

@@ -4,8 +4,9 @@ No engine, no Docker, no network: the program runs in this process against a rec
 monitor, with the stack's `Pulumi.<stack>.yaml` values (and any overrides) as its config. Every
 registration is kept as the engine would see it: type, logical name, parent, inputs with secret
 and unknown values marked, and the options that matter (protect, retain on delete, dependencies).
-In preview mode, values that a provider computes on create (an image id, a password) are unknown,
-exactly as in `pulumi preview` of a new stack. The policy check and the tests both use this.
+In preview mode, values that a provider computes on create (an image id, a password) are unknown
+(`policies.model.UNKNOWN`, the sentinel the policies judge), exactly as in `pulumi preview` of a
+new stack. The policy check and the tests both use this.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from google.protobuf import json_format
 from pulumi.runtime import mocks, settings
 from pulumi.runtime.sync_await import _sync_await
 
+from policies.model import UNKNOWN
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 NAMESPACE = "appstack"
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -32,21 +35,6 @@ SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
-class Unknown:
-    """A value the engine does not know yet (computed by a provider during the deployment)."""
-
-    _instance: Unknown | None = None
-
-    def __new__(cls) -> Unknown:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "<unknown>"
-
-
-UNKNOWN = Unknown()
 
 
 @dataclass
