@@ -509,36 +509,25 @@ def _read_buckets(read: _Reader, raw: Any) -> tuple[BucketSettings, ...]:
 
 
 def read_settings() -> Settings:
-    """Read every `appstack:` key of the current stack once and validate it."""
+    """Read every `appstack:` key of the current stack once and validate it.
+
+    Keys appstack does not know (typos such as `databse`) are passed on as they are, so that
+    `parse_settings` reports them beside every other problem.
+    """
     import pulumi
+    from pulumi.runtime.config import CONFIG
 
     config = pulumi.Config(NAMESPACE)
+    prefix = f"{NAMESPACE}:"
+    present = {key[len(prefix) :] for key in CONFIG.get() if key.startswith(prefix)}
     raw: dict[str, Any] = {}
     problems: list[str] = []
-    for key in CONFIG_KEYS:
+    for key in sorted(present):
         try:
-            value = config.get_object(key) if key != "project" else config.get(key)
+            structured = key in CONFIG_KEYS and key != "project"
+            raw[key] = config.get_object(key) if structured else config.get(key)
         except Exception as error:  # a value that is not valid JSON/YAML for an object
             problems.append(f"{NAMESPACE}:{key}: expected a structured value ({error})")
-            continue
-        if value is not None:
-            raw[key] = value
-    for key in _stray_keys():
-        problems.append(
-            f"{NAMESPACE}:{key}: expected one of the keys {', '.join(CONFIG_KEYS)} (unknown key)"
-        )
     if problems:
         raise SettingsError(problems)
     return parse_settings(pulumi.get_stack(), raw)
-
-
-def _stray_keys() -> list[str]:
-    """Keys under the appstack namespace that appstack does not know (typos such as `databse`)."""
-    from pulumi.runtime.config import CONFIG
-
-    prefix = f"{NAMESPACE}:"
-    return sorted(
-        key[len(prefix) :]
-        for key in CONFIG.get()
-        if key.startswith(prefix) and key[len(prefix) :] not in CONFIG_KEYS
-    )
