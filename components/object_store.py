@@ -84,7 +84,8 @@ class ObjectStore(pulumi.ComponentResource):
         health = store.health_command or ("CMD-SHELL", "mc ready local")
         # MinIO aborts incomplete multipart uploads server-wide, not per bucket: the
         # strictest declared abortIncompleteMultipartDays becomes the server's setting.
-        stale_uploads = stale_uploads_expiry(lifecycle_rules(bucket) for bucket in store.buckets)
+        rules = {bucket.role: lifecycle_rules(bucket) for bucket in store.buckets}
+        stale_uploads = stale_uploads_expiry(rules.values())
         envs = common.secret(
             pulumi.Output.all(access_key.result, secret_key.result).apply(
                 lambda keys: [
@@ -143,7 +144,7 @@ class ObjectStore(pulumi.ComponentResource):
                     access_key=self.access_key,
                     secret_key=self.secret_key,
                     versioning=bucket.versioning,
-                    lifecycle_rules=lifecycle_rules(bucket),
+                    lifecycle_rules=rules[bucket.role],
                     tags={"environment": settings.environment, "role": bucket.role},
                     access="private",
                     force_destroy=store.force_destroy,
