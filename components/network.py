@@ -30,9 +30,7 @@ class Network(pulumi.ComponentResource):
                 name=settings.prefixed("network"),
                 driver="bridge",
                 labels=[
-                    docker.NetworkLabelArgs(
-                        label="appstack.environment", value=settings.environment
-                    )
+                    docker.NetworkLabelArgs(label=ENVIRONMENT_LABEL, value=settings.environment)
                 ],
                 opts=pulumi.ResourceOptions(parent=self),
             )

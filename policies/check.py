@@ -15,7 +15,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from policies import model
 from policies.evaluate import evaluate, has_mandatory
