@@ -4,17 +4,9 @@ provider resource; the stack-level no-plaintext-secrets policy is what it trips.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.engine.test_dynamic_providers_engine import (
-    PASSPHRASE,
-    REPO_ROOT,
-    VENV,
-    PulumiProject,
-    engine_env,
-)
+from tests.engine.harness import REPO_ROOT, PulumiProject, new_project
 
 pytestmark = pytest.mark.real
 
@@ -29,22 +21,11 @@ pulumi.export("dsn", pulumi.Output.unsecret(dsn) if config.get_bool("leak") else
 
 
 @pytest.fixture()
-def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulumiProject]:
+def project(tmp_path_factory: pytest.TempPathFactory) -> PulumiProject:
     """A one-file project on a temporary file backend."""
-    env, missing = engine_env()
-    base = tmp_path_factory.mktemp("policy-engine")
-    directory, backend = base / "project", base / "backend"
-    directory.mkdir()
-    backend.mkdir()
-    (directory / "__main__.py").write_text(PROGRAM)
-    (directory / "Pulumi.yaml").write_text(
-        "name: appstack-policy-engine-test\n"
-        "runtime:\n  name: python\n  options:\n    toolchain: pip\n"
-        f"    virtualenv: {VENV}\n"
+    return new_project(
+        tmp_path_factory.mktemp("policy-engine"), "appstack-policy-engine-test", PROGRAM
     )
-    env.update(PULUMI_BACKEND_URL=f"file://{backend}", PULUMI_CONFIG_PASSPHRASE=PASSPHRASE)
-    env.pop("PULUMI_ACCESS_TOKEN", None)
-    yield PulumiProject(directory, backend, env, missing)
 
 
 def test_the_pack_refuses_a_plaintext_credential_and_accepts_a_secret(
