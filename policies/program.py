@@ -35,8 +35,6 @@ SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
-
-
 @dataclass
 class RecordedResource:
     """One resource registration as the engine receives it."""
