@@ -44,14 +44,17 @@ def volume_labels(settings: Settings, role: str) -> list[docker.VolumeLabelArgs]
 
 
 def healthcheck(settings: Settings, test: Sequence[str]) -> docker.ContainerHealthcheckArgs:
-    """A health check with the stack's timings; `start_interval` polls fast while starting."""
+    """A health check with the stack's timings.
+
+    No `start_interval`: Docker engines before API 1.44 (Debian 12's 20.10 among them) refuse a
+    container that sets it, and a short `interval` gives the same quick first check everywhere.
+    """
     health = settings.health
     return docker.ContainerHealthcheckArgs(
         tests=list(test),
         interval=health.interval,
         timeout=health.timeout,
         start_period=health.start_period,
-        start_interval="1s",
         retries=health.retries,
     )
 

@@ -143,7 +143,9 @@ def test_every_container_has_a_health_check_and_a_wait(
         box = container(programs[stack], role)
         check = box.inputs["healthcheck"]
         assert probe in " ".join(check["tests"]), (role, check)
-        assert check["interval"] == "2s" and check["startInterval"] == "1s"
+        assert check["interval"] == "2s"
+        # Docker engines before API 1.44 (Debian 12's 20.10) refuse a start interval.
+        assert "startInterval" not in check
         assert box.inputs["wait"] is True
         assert box.inputs["waitTimeout"] == 180
         assert box.inputs["restart"] == "unless-stopped"

@@ -88,7 +88,6 @@ def container(
             "timeout": "5s",
             "retries": 15,
             "startPeriod": "1s",
-            "startInterval": "1s",
         },
         "wait": True,
         "waitTimeout": 120,
