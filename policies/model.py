@@ -49,6 +49,13 @@ def is_unknown(value: object) -> bool:
     return value is UNKNOWN
 
 
+def is_positive_whole_number(value: object) -> bool:
+    """True for 7 and 7.0 alike, never for a bool: the engine sends every number as a float."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return value > 0 and float(value).is_integer()
+
+
 @dataclass(frozen=True)
 class Resource:
     """One resource as the policies see it.

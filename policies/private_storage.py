@@ -14,7 +14,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from policies.model import BUCKET, PolicyContext, PolicySpec, Resource, Violation, is_unknown
+from policies.model import (
+    BUCKET,
+    PolicyContext,
+    PolicySpec,
+    Resource,
+    Violation,
+    is_positive_whole_number,
+    is_unknown,
+)
 
 SPEC = PolicySpec(
     name="private-storage",
@@ -32,7 +40,7 @@ def _is_expiring_rule(rule: Any) -> bool:
     status = rule.get("status", "Enabled")
     days = rule.get("expiration_days")
     enabled = status is True or (isinstance(status, str) and status.lower() == "enabled")
-    return enabled and isinstance(days, int) and not isinstance(days, bool) and days > 0
+    return enabled and is_positive_whole_number(days)
 
 
 def has_expiration_rule(resource: Resource) -> bool:

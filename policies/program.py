@@ -99,8 +99,8 @@ def _decode(value: Any) -> tuple[Any, bool]:
         return [item for item, _ in items], any(flag for _, flag in items)
     if value == UNKNOWN_VALUE:
         return UNKNOWN, False
-    if isinstance(value, float) and value.is_integer():
-        return int(value), False
+    # Numbers stay as the wire carries them, floats (7.0), exactly as the engine hands them to a
+    # policy pack: turning them back into ints here once hid a policy that refused 7.0.
     return value, False
 
 

@@ -40,6 +40,10 @@ def test_non_private_access_is_refused(access: Any, shown: str) -> None:
         UNKNOWN,
         [{"id": "expire", "status": "Disabled", "expiration_days": 7}],
         [{"id": "expire", "status": "Enabled", "expiration_days": 0}],
+        [{"id": "expire", "status": "Enabled", "expiration_days": 0.0}],
+        [{"id": "expire", "status": "Enabled", "expiration_days": 6.5}],
+        [{"id": "expire", "status": "Enabled", "expiration_days": True}],
+        [{"id": "expire", "status": "Enabled", "expiration_days": "7"}],
         [{"id": "expire", "status": "Enabled", "expiration_days": UNKNOWN}],
         [{"id": "abort", "status": "Enabled", "abort_incomplete_multipart_days": 1}],
         [{"id": "old", "status": "Enabled", "noncurrent_version_expiration_days": 7}],
@@ -61,5 +65,12 @@ def test_one_enabled_expiring_rule_suffices() -> None:
         {"id": "off", "status": "Disabled", "expiration_days": 1},
         {"id": "on", "status": "enabled", "expiration_days": 7},
     ]
+    bucket = with_props(named(baseline(), TEMP), lifecycle_rules=rules)
+    assert check_one(private_storage.check, bucket) == []
+
+
+def test_days_arriving_as_floats_count_as_whole_days() -> None:
+    """The engine sends every number as a float: a temp bucket with 7.0 days is compliant."""
+    rules = [{"id": "expire-objects", "status": "Enabled", "expiration_days": 7.0}]
     bucket = with_props(named(baseline(), TEMP), lifecycle_rules=rules)
     assert check_one(private_storage.check, bucket) == []
