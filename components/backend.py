@@ -53,6 +53,9 @@ def backend_image(
             context=backend.build_context,
             dockerfile="Dockerfile",
             build_args=build_args,
+            # "default" is Docker's own choice, the default bridge: left unset, so a stack that
+            # does not choose sees no change; engines without that bridge need "host" or "none".
+            network_mode=None if backend.build_network == "default" else backend.build_network,
             labels={"appstack.environment": settings.environment},
         ),
         triggers={"source": source_hash(PROJECT_ROOT / backend.build_context)},

@@ -35,6 +35,7 @@ CONFIG_KEYS = (
     "health",
 )
 NETWORK_MODES = ("bridge", "host")
+BUILD_NETWORKS = ("default", "host", "none")
 REDIS_EVICTION_POLICIES = (
     "noeviction",
     "allkeys-lru",
@@ -124,6 +125,7 @@ class BackendSettings:
     image: str | None
     build_context: str
     base_image: str | None
+    build_network: str
     port: int
     cors_origins: tuple[str, ...]
     migration_command: tuple[str, ...]
@@ -381,6 +383,11 @@ def parse_settings(stack: str, raw_values: Mapping[str, Any]) -> Settings:
     health_path = be.get("healthPath")
     if not isinstance(health_path, str) or not health_path.startswith("/"):
         read.bad("backend.healthPath", "a path starting with /", health_path)
+    build_network = be.get("buildNetwork")
+    if build_network not in BUILD_NETWORKS:
+        read.bad(
+            "backend.buildNetwork", " or ".join(f'"{n}"' for n in BUILD_NETWORKS), build_network
+        )
     build_context = be.get("buildContext")
     if not isinstance(build_context, str) or not build_context:
         read.bad("backend.buildContext", "a directory relative to the project", build_context)
@@ -388,6 +395,7 @@ def parse_settings(stack: str, raw_values: Mapping[str, Any]) -> Settings:
         image=backend_image or None,
         build_context=str(build_context),
         base_image=base_image or None,
+        build_network=str(build_network),
         port=read.integer(be, "port", "backend.port", 1, 65535),
         cors_origins=tuple(cors),
         migration_command=read.argv(be, "migrationCommand", "backend.migrationCommand"),

@@ -123,10 +123,21 @@ def test_dev_builds_the_backend_and_other_stacks_take_a_reference(
     assert dev_image.inputs["name"] == "dev-appstack-backend:local"
     assert dev_image.inputs["build"]["context"] == "app"
     assert len(dev_image.inputs["triggers"]["source"]) == 64
+    # Docker's default build network unless the stack chooses one (see the next test).
+    assert "networkMode" not in dev_image.inputs["build"]
     for stack in ("stage", "prod", "ci"):
         image = programs[stack].named("appstack-backend-image")
         assert "build" not in image.inputs
         assert image.inputs["name"] == stack_config(stack)["backend"]["image"]
+
+
+@pytest.mark.parametrize("network", ["host", "none"])
+def test_the_backend_build_runs_on_the_chosen_network(network: str) -> None:
+    """An engine started without its default bridge builds only with "host" or "none"."""
+    values = stack_config("dev")
+    values["backend"] = {**values["backend"], "buildNetwork": network}
+    image = run_program("dev", values).named("appstack-backend-image")
+    assert image.inputs["build"]["networkMode"] == network
 
 
 @pytest.mark.parametrize("stack", ENVIRONMENTS)
@@ -136,7 +147,7 @@ def test_every_container_has_a_health_check_and_a_wait(
     expected_probe = {
         "database": "pg_isready",
         "cache": "redis-cli",
-        "objectstore": "mc ready local" if stack != "ci" else "/minio/health/ready",
+        "objectstore": "mc ready local",
         "backend": "/health",
     }
     for role, probe in expected_probe.items():

@@ -96,6 +96,10 @@ def test_stack_values_merge_field_by_field() -> None:
             {"network": {"bindAddress": "localhost"}},
             r"appstack:network\.bindAddress: expected an IPv4",
         ),
+        (
+            {"backend": {"buildNetwork": "bridge"}},
+            r'appstack:backend\.buildNetwork: expected "default" or "host" or "none"',
+        ),
     ],
 )
 def test_each_bad_value_is_named_with_what_was_expected(
