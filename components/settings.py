@@ -9,6 +9,7 @@ Components receive the typed objects below, never raw config.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from components.bucket import bucket_name_problems
 from policies.images import InvalidImageReference, parse_image_reference
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -46,11 +48,174 @@ REDIS_EVICTION_POLICIES = (
     "volatile-random",
     "volatile-ttl",
 )
-_DURATION = re.compile(r"^(\d+h)?(\d+m)?(\d+(\.\d+)?s)?$|^\d+ms$")
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-_PROJECT = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}[a-z0-9]$")
-_ROLE = re.compile(r"^[a-z0-9][a-z0-9-]{0,20}[a-z0-9]$")
-_IPV4 = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
+TEMP_ROLE = "temp"
+"""The bucket role whose objects must all expire (temporary files)."""
+# Patterns are applied with `fullmatch`: `$` would also accept a trailing newline.
+_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
+_PROJECT = re.compile(r"[a-z0-9][a-z0-9-]{0,30}[a-z0-9]")
+_ROLE = re.compile(r"[a-z0-9][a-z0-9-]{0,20}[a-z0-9]")
+# An IPv4 octet as Go's net.ParseIP (which Docker uses) reads it: 0-255, no leading zero.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
+_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+# A URL path (RFC 3986 `path-absolute`): "/" then segments of unreserved characters,
+# percent-escapes, sub-delimiters, ":" and "@". No query, fragment, space or control character.
+_URL_PATH = re.compile(r"/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*")
+MAX_HEALTH_PATH = 1024
+
+# Go's time.Duration, as Docker stores health-check timings and pulumi-docker prints them back.
+_NANOSECONDS_PER_UNIT = {
+    b"ns": 1,
+    b"us": 1_000,
+    "µs".encode(): 1_000,  # U+00B5 micro sign
+    "μs".encode(): 1_000,  # U+03BC Greek mu
+    b"ms": 1_000_000,
+    b"s": 1_000_000_000,
+    b"m": 60 * 1_000_000_000,
+    b"h": 3600 * 1_000_000_000,
+}
+_TWO_TO_THE_63 = 1 << 63
+DOCKER_MINIMUM_HEALTH_DURATION = 1_000_000
+"""Docker refuses a health-check interval, timeout or start period below 1ms (other than 0)."""
+
+
+class GoDurationError(ValueError):
+    """A string Go's `time.ParseDuration` refuses; the message is Go's."""
+
+
+def _go_quote(value: bytes) -> str:
+    """Go's time.quote: bytes outside printable ASCII as \\xHH, quote and backslash escaped."""
+    quoted = "".join(
+        f"\\x{byte:02x}"
+        if byte >= 0x80 or byte < 0x20
+        else ("\\" + chr(byte) if byte in b'"\\' else chr(byte))
+        for byte in value
+    )
+    return f'"{quoted}"'
+
+
+def parse_go_duration(text: str) -> int:
+    """Nanoseconds of `text` exactly as Go's `time.ParseDuration` reads it, or GoDurationError.
+
+    A line-by-line port of Go 1.26's parser (time/format.go), over UTF-8 bytes as Go reads
+    strings: signed sequences of decimal numbers with units ns, us/µs/μs, ms, s, m, h.
+    """
+    original = text.encode("utf-8", "surrogatepass")
+    rest = original
+
+    def invalid(message: str = "invalid duration") -> GoDurationError:
+        return GoDurationError(f"time: {message} {_go_quote(original)}")
+
+    negative = False
+    if rest[:1] in (b"-", b"+"):
+        negative = rest[:1] == b"-"
+        rest = rest[1:]
+    if rest == b"0":
+        return 0
+    if not rest:
+        raise invalid()
+    total = 0
+    while rest:
+        if not (rest[:1] == b"." or rest[:1].isdigit()):
+            raise invalid()
+        # Consume [0-9]* (overflow is an error).
+        index = 0
+        whole = 0
+        while index < len(rest) and 0x30 <= rest[index] <= 0x39:
+            if whole > _TWO_TO_THE_63 // 10:
+                raise invalid()
+            whole = whole * 10 + rest[index] - 0x30
+            if whole > _TWO_TO_THE_63:
+                raise invalid()
+            index += 1
+        before_point = index > 0
+        rest = rest[index:]
+        # Consume (\.[0-9]*)? (precision stops accumulating on overflow, no error).
+        fraction, scale, after_point = 0, 1.0, False
+        if rest[:1] == b".":
+            rest = rest[1:]
+            index = 0
+            overflow = False
+            while index < len(rest) and 0x30 <= rest[index] <= 0x39:
+                if not overflow:
+                    if fraction > (_TWO_TO_THE_63 - 1) // 10:
+                        overflow = True
+                    else:
+                        widened = fraction * 10 + rest[index] - 0x30
+                        if widened > _TWO_TO_THE_63:
+                            overflow = True
+                        else:
+                            fraction = widened
+                            scale *= 10
+                index += 1
+            after_point = index > 0
+            rest = rest[index:]
+        if not before_point and not after_point:
+            raise invalid()
+        # Consume the unit: everything up to the next "." or digit.
+        index = 0
+        while index < len(rest) and not (rest[index] == 0x2E or 0x30 <= rest[index] <= 0x39):
+            index += 1
+        if index == 0:
+            raise invalid("missing unit in duration")
+        unit_text, rest = rest[:index], rest[index:]
+        unit = _NANOSECONDS_PER_UNIT.get(unit_text)
+        if unit is None:
+            raise invalid(f"unknown unit {_go_quote(unit_text)} in duration")
+        if whole > _TWO_TO_THE_63 // unit:
+            raise invalid()
+        whole *= unit
+        if fraction > 0:
+            # Go computes the fraction in float64 and truncates it, as Python's float does.
+            whole += int(float(fraction) * (float(unit) / scale))
+            if whole > _TWO_TO_THE_63:
+                raise invalid()
+        total += whole
+        if total > _TWO_TO_THE_63:
+            raise invalid()
+    if negative:
+        return -total
+    if total > _TWO_TO_THE_63 - 1:
+        raise invalid()
+    return total
+
+
+def _fraction_digits(value: int, precision: int) -> tuple[str, int]:
+    """Go's fmtFrac: the fraction of value/10**precision without trailing zeros, and the rest."""
+    digits = ""
+    printing = False
+    for _ in range(precision):
+        digit = value % 10
+        printing = printing or digit != 0
+        if printing:
+            digits = str(digit) + digits
+        value //= 10
+    return ("." + digits if printing else ""), value
+
+
+def format_go_duration(nanoseconds: int) -> str:
+    """The text Go's `time.Duration.String()` prints, e.g. 60s -> "1m0s", 0.5ms -> "500µs"."""
+    magnitude = abs(nanoseconds)
+    sign = "-" if nanoseconds < 0 else ""
+    if magnitude < 1_000_000_000:
+        if magnitude == 0:
+            return "0s"
+        if magnitude < 1_000:
+            precision, unit = 0, "ns"
+        elif magnitude < 1_000_000:
+            precision, unit = 3, "µs"
+        else:
+            precision, unit = 6, "ms"
+        fraction, whole = _fraction_digits(magnitude, precision)
+        return f"{sign}{whole}{fraction}{unit}"
+    fraction, seconds = _fraction_digits(magnitude, 9)
+    text = f"{seconds % 60}{fraction}s"
+    minutes = seconds // 60
+    if minutes > 0:
+        text = f"{minutes % 60}m{text}"
+        hours = minutes // 60
+        if hours > 0:
+            text = f"{hours}h{text}"
+    return sign + text
 
 
 class SettingsError(Exception):
@@ -214,8 +379,8 @@ class _Reader:
 
     def string(self, obj: Mapping[str, Any], key: str, path: str, pattern: re.Pattern[str]) -> str:
         value = obj.get(key)
-        if not isinstance(value, str) or not pattern.match(value):
-            self.bad(path, f"a string matching {pattern.pattern}", value)
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            self.bad(path, f"a string matching ^{pattern.pattern}$", value)
             return ""
         return value
 
@@ -267,12 +432,101 @@ class _Reader:
             return ()
         return tuple(value)
 
-    def duration(self, obj: Mapping[str, Any], key: str, path: str) -> str:
+    def duration(self, obj: Mapping[str, Any], key: str, path: str, *, zero_means: str) -> str:
+        """A health-check duration Docker keeps as written (see `duration_problem`)."""
         value = obj.get(key)
-        if not isinstance(value, str) or not value or not _DURATION.match(value):
-            self.bad(path, 'a duration such as "2s", "500ms" or "1m0s"', value)
+        problem = duration_problem(value, zero_means)
+        if problem:
+            self.bad(path, problem, value)
             return "1s"
-        return value
+        return str(value)
+
+
+def duration_problem(value: Any, zero_means: str = "") -> str | None:
+    """What is wrong with a health-check duration, or None when Docker keeps it as written.
+
+    Docker stores nanoseconds and pulumi-docker prints them back with Go's Duration.String(),
+    so only that canonical form round-trips ("1m0s", not "1m"); anything else would show a
+    diff on every preview. Docker refuses durations below 1ms other than 0, and 0 means its
+    default: allowed only where `zero_means` says what that default is.
+    """
+    example = 'a duration such as "2s", "500ms" or "1m0s"'
+    if not isinstance(value, str):
+        return example
+    try:
+        nanoseconds = parse_go_duration(value)
+    except GoDurationError as error:
+        return f"{example} ({error})"
+    if nanoseconds < 0:
+        return f"{example}, not negative"
+    if nanoseconds == 0 and not zero_means:
+        return f"{example}; 0 would make Docker use its default of 30s"
+    if 0 < nanoseconds < DOCKER_MINIMUM_HEALTH_DURATION:
+        return f"{example}; Docker refuses durations below 1ms"
+    canonical = format_go_duration(nanoseconds)
+    if canonical != value:
+        return (
+            f'the canonical form "{canonical}" (Docker stores nanoseconds and prints them back '
+            f'as "{canonical}", so "{value}" would show a diff on every preview)'
+        )
+    return None
+
+
+def bind_address_problem(value: Any) -> str | None:
+    """Why `value` cannot be the address services listen on, or None.
+
+    Syntax as Docker's parser (Go's net.ParseIP) reads an IPv4 address: four decimal octets
+    0-255 without leading zeros. IPv6 is not supported. The address must name one interface:
+    not 0.0.0.0 (every interface), a multicast or the broadcast address.
+    """
+    if not isinstance(value, str) or not _IPV4.fullmatch(value):
+        return "an IPv4 address such as 127.0.0.1 (four octets 0-255, no leading zeros)"
+    address = ipaddress.IPv4Address(value)
+    if address.is_unspecified:
+        return "one interface's address, not 0.0.0.0 (that publishes on every interface)"
+    if address.is_multicast or address == ipaddress.IPv4Address("255.255.255.255"):
+        return "a unicast address a service can listen on"
+    return None
+
+
+def health_path_problem(value: Any) -> str | None:
+    """Why `value` is not a URL path the health probe can request, or None."""
+    if not isinstance(value, str) or not _URL_PATH.fullmatch(value):
+        return (
+            "a URL path such as /health: / then letters, digits, -._~!$&'()*+,;=:@/ or "
+            "%-escapes (no space, query or fragment)"
+        )
+    if len(value) > MAX_HEALTH_PATH:
+        return f"a URL path of at most {MAX_HEALTH_PATH} characters"
+    return None
+
+
+def build_context_problem(value: Any, *, built: bool, root: Path = PROJECT_ROOT) -> str | None:
+    """Why `value` is not a directory inside the project to build the backend from, or None.
+
+    Relative to the project, with no way out of it (no absolute path, no `..`, no symlink that
+    leads outside), and an existing directory; with a Dockerfile when it is `built`.
+    """
+    expected = "a directory relative to the project, inside it, such as app"
+    if not isinstance(value, str) or not value.strip():
+        return expected
+    relative = Path(value)
+    if relative.is_absolute() or value.startswith("~"):
+        return f"{expected} (not an absolute path)"
+    if ".." in relative.parts:
+        return f"{expected} (no ..)"
+    project = root.resolve()
+    try:
+        resolved = (project / relative).resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return f"{expected} (it cannot be resolved)"
+    if resolved != project and project not in resolved.parents:
+        return f"{expected} (it leads outside the project through a symlink)"
+    if not resolved.is_dir():
+        return f"{expected} (no such directory)"
+    if built and not (resolved / "Dockerfile").is_file():
+        return f"{expected} holding a Dockerfile (it is built because backend.image is empty)"
+    return None
 
 
 def _origin_problem(origin: Any) -> str | None:
@@ -309,7 +563,7 @@ def parse_settings(stack: str, raw_values: Mapping[str, Any]) -> Settings:
     raw = {key: _merge(defaults.get(key), raw_values.get(key)) for key in CONFIG_KEYS}
 
     project = raw["project"]
-    if not isinstance(project, str) or not _PROJECT.match(project):
+    if not isinstance(project, str) or not _PROJECT.fullmatch(project):
         read.bad("project", "lower-case letters, digits and dashes (2-32 characters)", project)
 
     net = read.section(raw, "network")
@@ -317,9 +571,9 @@ def parse_settings(stack: str, raw_values: Mapping[str, Any]) -> Settings:
     if mode not in NETWORK_MODES:
         read.bad("network.mode", " or ".join(f'"{m}"' for m in NETWORK_MODES), mode)
     bind_address = net.get("bindAddress")
-    ip_match = _IPV4.match(bind_address) if isinstance(bind_address, str) else None
-    if not ip_match or any(int(octet) > 255 for octet in ip_match.groups()):
-        read.bad("network.bindAddress", "an IPv4 address such as 127.0.0.1", bind_address)
+    bind_problem = bind_address_problem(bind_address)
+    if bind_problem:
+        read.bad("network.bindAddress", bind_problem, bind_address)
 
     db = read.section(raw, "database")
     database = DatabaseSettings(
@@ -349,7 +603,7 @@ def parse_settings(stack: str, raw_values: Mapping[str, Any]) -> Settings:
         image=read.image(os_raw, "image", "objectStore.image", allow_empty=False),
         port=read.integer(os_raw, "port", "objectStore.port", 1, 65535),
         console_port=read.integer(os_raw, "consolePort", "objectStore.consolePort", 1, 65535),
-        buckets=_read_buckets(read, os_raw.get("buckets")),
+        buckets=_read_buckets(read, os_raw.get("buckets"), stack, project),
         force_destroy=read.boolean(os_raw, "forceDestroy", "objectStore.forceDestroy"),
         health_command=(
             read.argv(os_raw, "healthCommand", "objectStore.healthCommand")
@@ -381,16 +635,18 @@ def parse_settings(stack: str, raw_values: Mapping[str, Any]) -> Settings:
             else:
                 cors.append(origin.rstrip("/"))
     health_path = be.get("healthPath")
-    if not isinstance(health_path, str) or not health_path.startswith("/"):
-        read.bad("backend.healthPath", "a path starting with /", health_path)
+    path_problem = health_path_problem(health_path)
+    if path_problem:
+        read.bad("backend.healthPath", path_problem, health_path)
     build_network = be.get("buildNetwork")
     if build_network not in BUILD_NETWORKS:
         read.bad(
             "backend.buildNetwork", " or ".join(f'"{n}"' for n in BUILD_NETWORKS), build_network
         )
     build_context = be.get("buildContext")
-    if not isinstance(build_context, str) or not build_context:
-        read.bad("backend.buildContext", "a directory relative to the project", build_context)
+    context_problem = build_context_problem(build_context, built=not backend_image)
+    if context_problem:
+        read.bad("backend.buildContext", context_problem, build_context)
     backend = BackendSettings(
         image=backend_image or None,
         build_context=str(build_context),
@@ -416,9 +672,11 @@ def parse_settings(stack: str, raw_values: Mapping[str, Any]) -> Settings:
 
     he = read.section(raw, "health")
     health = HealthSettings(
-        interval=read.duration(he, "interval", "health.interval"),
-        timeout=read.duration(he, "timeout", "health.timeout"),
-        start_period=read.duration(he, "startPeriod", "health.startPeriod"),
+        interval=read.duration(he, "interval", "health.interval", zero_means=""),
+        timeout=read.duration(he, "timeout", "health.timeout", zero_means=""),
+        start_period=read.duration(
+            he, "startPeriod", "health.startPeriod", zero_means="no start period"
+        ),
         retries=read.integer(he, "retries", "health.retries", 1, 1000),
         wait_timeout_seconds=read.integer(
             he, "waitTimeoutSeconds", "health.waitTimeoutSeconds", 10, 3600
@@ -457,8 +715,9 @@ def parse_settings(stack: str, raw_values: Mapping[str, Any]) -> Settings:
     )
 
 
-def _read_buckets(read: _Reader, raw: Any) -> tuple[BucketSettings, ...]:
-    """Each declared bucket, checked: unique role, days > 0, old-version expiry if versioned."""
+def _read_buckets(read: _Reader, raw: Any, stack: str, project: Any) -> tuple[BucketSettings, ...]:
+    """Each declared bucket, checked: unique role, a name the Bucket provider accepts, days > 0,
+    old-version expiry if versioned, and a temp bucket that expires as a whole."""
     if not isinstance(raw, list) or not raw:
         read.bad("objectStore.buckets", "a non-empty list of buckets", raw)
         return ()
@@ -495,17 +754,34 @@ def _read_buckets(read: _Reader, raw: Any) -> tuple[BucketSettings, ...]:
                 "versioning: true (old versions exist only in a versioned bucket)",
                 noncurrent,
             )
+        if role and stack in ENVIRONMENTS and isinstance(project, str):
+            # The full name, by the very rules the Bucket provider's `check` applies.
+            name = f"{stack}-{project}-{role}"
+            for problem in bucket_name_problems(name):
+                read.bad(f"{path}.role", f"a role that makes a valid bucket name ({problem})", name)
         prefix = item.get("prefix", "")
         if not isinstance(prefix, str):
             read.bad(f"{path}.prefix", "a string", prefix)
             prefix = ""
+        expiration = read.optional_days(item, "expirationDays", f"{path}.expirationDays")
+        if role == TEMP_ROLE:
+            if item.get("expirationDays") is None:
+                read.bad(
+                    f"{path}.expirationDays",
+                    "days after which temporary objects expire (the temp bucket must expire)",
+                    None,
+                )
+            if prefix:
+                read.bad(
+                    f"{path}.prefix",
+                    "empty: the temp bucket expires as a whole, not only under a prefix",
+                    prefix,
+                )
         buckets.append(
             BucketSettings(
                 role=role,
                 versioning=versioning,
-                expiration_days=read.optional_days(
-                    item, "expirationDays", f"{path}.expirationDays"
-                ),
+                expiration_days=expiration,
                 abort_incomplete_multipart_days=read.optional_days(
                     item, "abortIncompleteMultipartDays", f"{path}.abortIncompleteMultipartDays"
                 ),

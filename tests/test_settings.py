@@ -164,3 +164,172 @@ def test_a_users_mistake_ends_without_a_traceback() -> None:
         run_program("dev", dev(network={"mode": "overlay"}))
     assert "Traceback" not in str(caught.value)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+# ---------------------------------------------------------------------------- hostile values
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.000.000.001",
+        "010.0.0.1",
+        "127.0.0.01",
+        "00.0.0.0",
+        "256.0.0.1",
+        "1.2.3",
+        "1.2.3.4.5",
+        "1.2.3.4 ",
+        "127.0.0.1\n",
+        "١٢٧.0.0.1",
+        "::1",
+        "localhost",
+        "0.0.0.0",
+        "224.0.0.1",
+        "255.255.255.255",
+        "",
+        7,
+    ],
+)
+def test_a_bind_address_docker_would_not_parse_or_listen_on_is_refused(address: object) -> None:
+    with pytest.raises(SettingsError, match=r"appstack:network\.bindAddress: expected"):
+        parse_settings("dev", dev(network={"bindAddress": address}))
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "10.0.0.5", "192.168.1.20", "0.1.2.3"])
+def test_a_bind_address_as_docker_reads_it_is_accepted(address: str) -> None:
+    assert parse_settings("dev", dev(network={"bindAddress": address})).network.bind_address == (
+        address
+    )
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "health",
+        "",
+        "/health?x=1",
+        "/health#top",
+        "/he alth",
+        "/health\n",
+        "/health\x00",
+        "/%zz",
+        '/health"',
+        "/heälth",
+        "/" + "a" * 1024,
+        None,
+        ["/health"],
+    ],
+)
+def test_a_health_path_that_is_not_a_url_path_is_refused(path: object) -> None:
+    with pytest.raises(SettingsError, match=r"appstack:backend\.healthPath: expected a URL path"):
+        parse_settings("dev", dev(backend={"healthPath": path}))
+
+
+@pytest.mark.parametrize("path", ["/health", "/", "/api/v1/health", "/h%20x", "/it's(ok)"])
+def test_a_url_path_is_accepted_as_the_health_path(path: str) -> None:
+    assert parse_settings("dev", dev(backend={"healthPath": path})).backend.health_path == path
+
+
+@pytest.mark.parametrize(
+    ("context", "reason"),
+    [
+        ("/", "not an absolute path"),
+        ("/work", "not an absolute path"),
+        ("~/app", "not an absolute path"),
+        ("../app", "no \\.\\."),
+        ("app/../..", "no \\.\\."),
+        ("no-such-directory", "no such directory"),
+        ("README.md", "no such directory"),
+        ("policies", "holding a Dockerfile"),
+        ("", "a directory relative to the project"),
+        (3, "a directory relative to the project"),
+    ],
+)
+def test_a_build_context_outside_the_project_or_missing_is_refused(
+    context: object, reason: str
+) -> None:
+    pattern = r"appstack:backend\.buildContext: expected .*" + reason
+    with pytest.raises(SettingsError, match=pattern):
+        parse_settings("dev", dev(backend={"buildContext": context}))
+
+
+def test_a_build_context_is_resolved_through_symlinks(tmp_path: Any) -> None:
+    from components.settings import build_context_problem
+
+    project = tmp_path / "project"
+    (project / "app").mkdir(parents=True)
+    (project / "app" / "Dockerfile").write_text("FROM scratch\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "Dockerfile").write_text("FROM scratch\n")
+    (project / "escape").symlink_to(outside)
+    (project / "inside").symlink_to(project / "app")
+    (project / "loop").symlink_to(project / "loop")
+    assert build_context_problem("app", built=True, root=project) is None
+    assert build_context_problem("inside", built=True, root=project) is None
+    assert "outside the project" in str(build_context_problem("escape", built=True, root=project))
+    assert build_context_problem("loop", built=True, root=project) is not None
+
+
+def test_a_build_context_needs_no_dockerfile_when_an_image_is_given() -> None:
+    values = copy.deepcopy(stack_config("stage"))
+    values["backend"]["buildContext"] = "policies"
+    assert parse_settings("stage", values).backend.build_context == "policies"
+
+
+@pytest.mark.parametrize(
+    ("role", "rule"),
+    [
+        ("x-s3alias", "reserved suffixes"),
+        ("x--ol-s3", "reserved suffixes"),
+    ],
+)
+def test_a_bucket_role_making_a_name_the_provider_refuses_is_refused(role: str, rule: str) -> None:
+    buckets = [{"role": role}, {"role": "temp", "expirationDays": 7}]
+    with pytest.raises(SettingsError) as caught:
+        parse_settings("dev", dev(objectStore={"buckets": buckets}))
+    message = str(caught.value)
+    assert "appstack:objectStore.buckets[0].role: expected a role that makes a valid bucket" in (
+        message
+    )
+    assert rule in message and f"dev-appstack-{role}" in message
+
+
+def test_bucket_names_are_checked_by_the_bucket_providers_own_rules() -> None:
+    """One implementation: the settings call the function the provider's `check` calls."""
+    from components import bucket, settings
+
+    assert settings.bucket_name_problems is bucket.bucket_name_problems
+
+
+@pytest.mark.parametrize(
+    ("role", "project"), [("temp\n", "appstack"), ("assets", "appstack\n"), ("Assets", "appstack")]
+)
+def test_names_with_a_trailing_newline_or_capitals_are_refused(role: str, project: str) -> None:
+    values = dev(objectStore={"buckets": [{"role": role}]})
+    values["project"] = project
+    with pytest.raises(SettingsError, match=r"expected a string matching|lower-case"):
+        parse_settings("dev", values)
+
+
+def test_the_temp_bucket_must_expire_as_a_whole() -> None:
+    buckets = [{"role": "temp", "expirationDays": 7, "prefix": "uploads/"}]
+    with pytest.raises(
+        SettingsError,
+        match=r"appstack:objectStore\.buckets\[0\]\.prefix: expected empty: the temp bucket",
+    ):
+        parse_settings("dev", dev(objectStore={"buckets": buckets}))
+
+
+def test_the_temp_bucket_must_expire_at_all() -> None:
+    with pytest.raises(
+        SettingsError, match=r"appstack:objectStore\.buckets\[0\]\.expirationDays: expected days"
+    ):
+        parse_settings("dev", dev(objectStore={"buckets": [{"role": "temp"}]}))
+
+
+def test_another_bucket_may_expire_under_a_prefix() -> None:
+    buckets = [{"role": "assets", "expirationDays": 30, "prefix": "previews/"}]
+    settings = parse_settings("dev", dev(objectStore={"buckets": buckets}))
+    assert settings.object_store.buckets[0].prefix == "previews/"
