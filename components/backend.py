@@ -21,6 +21,12 @@ from components import common
 from components.settings import PROJECT_ROOT, Settings
 
 STANDARD_PORT = 8000
+HEALTH_PROBE = (
+    "import sys, urllib.request\n"
+    "with urllib.request.urlopen(sys.argv[1], timeout=4) as response:\n"
+    "    sys.exit(0 if 200 <= response.status < 300 else 1)\n"
+)
+"""The container health check's fixed program: the URL comes as its argument, never as code."""
 _IGNORED_PARTS = {"__pycache__", ".pytest_cache", "wheels", ".venv"}
 
 
@@ -102,18 +108,17 @@ class Backend(pulumi.ComponentResource):
         envs = pulumi.Output.all(*(variables[key] for key in keys)).apply(
             lambda values: [f"{key}={value}" for key, value in zip(keys, values, strict=True)]
         )
-        probe = (
-            "import sys, urllib.request; "
-            f"urllib.request.urlopen('http://127.0.0.1:{where.internal_port}{backend.health_path}'"
-            ", timeout=4)"
-        )
+        # The backend listens on `listen_address`: the probe asks that address (loopback when
+        # it listens on every interface), and the validated path is data passed as argv[1].
+        probe_host = "127.0.0.1" if where.listen_address == "0.0.0.0" else where.listen_address
+        health_url = f"http://{probe_host}:{where.internal_port}{backend.health_path}"
         container = common.service_container(
             f"{name}-container",
             settings,
             common.ServiceSpec(
                 role="backend",
                 image_reference=image_reference,
-                health_test=["CMD", "python3", "-c", probe],
+                health_test=["CMD", "python3", "-c", HEALTH_PROBE, health_url],
                 published=[(STANDARD_PORT, backend.port)],
                 read_only=backend.read_only_root_filesystem,
                 tmpfs={"/tmp": "rw,noexec,nosuid,size=64m"},
