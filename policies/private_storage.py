@@ -6,7 +6,9 @@ but nothing enforced it.
 
 Rule: every appstack ``Bucket`` has ``access`` equal to ``"private"`` (absent or unknown is
 refused: anonymous access must be ruled out, not assumed), and a bucket whose ``role`` is
-``temp`` has at least one enabled lifecycle rule with a positive ``expiration_days``.
+``temp`` has at least one enabled lifecycle rule with a positive ``expiration_days`` that covers
+the whole bucket: an empty ``prefix`` (a rule limited to a prefix leaves every other object
+forever, and a prefix not known at preview cannot be counted on).
 """
 
 from __future__ import annotations
@@ -39,12 +41,15 @@ def _is_expiring_rule(rule: Any) -> bool:
         return False
     status = rule.get("status", "Enabled")
     days = rule.get("expiration_days")
+    prefix = rule.get("prefix", "")
     enabled = status is True or (isinstance(status, str) and status.lower() == "enabled")
-    return enabled and is_positive_whole_number(days)
+    whole_bucket = prefix is None or prefix == ""
+    return enabled and whole_bucket and is_positive_whole_number(days)
 
 
 def has_expiration_rule(resource: Resource) -> bool:
-    """True when ``lifecycle_rules`` holds an enabled rule with a positive ``expiration_days``."""
+    """True when ``lifecycle_rules`` holds an enabled rule with a positive ``expiration_days``
+    and no prefix, so that every object of the bucket expires."""
     rules = resource.props.get("lifecycle_rules")
     if not isinstance(rules, Sequence) or isinstance(rules, str):
         return False
@@ -71,8 +76,9 @@ def check(resource: Resource, ctx: PolicyContext) -> list[Violation]:
             SPEC.violation(
                 resource,
                 f"{resource.name} is the temp bucket but has no enabled lifecycle rule with "
-                "expiration_days: temporary objects would never be deleted (set "
-                "objectStore.buckets[role=temp].expirationDays, e.g. 7).",
+                "expiration_days over the whole bucket (empty prefix): temporary objects would "
+                "never be deleted (set objectStore.buckets[role=temp].expirationDays, e.g. 7, "
+                "and no prefix).",
             )
         )
     return violations

@@ -47,6 +47,13 @@ def test_non_private_access_is_refused(access: Any, shown: str) -> None:
         [{"id": "expire", "status": "Enabled", "expiration_days": UNKNOWN}],
         [{"id": "abort", "status": "Enabled", "abort_incomplete_multipart_days": 1}],
         [{"id": "old", "status": "Enabled", "noncurrent_version_expiration_days": 7}],
+        [{"id": "expire", "status": "Enabled", "expiration_days": 7, "prefix": "tmp/"}],
+        [{"id": "expire", "status": "Enabled", "expiration_days": 7, "prefix": UNKNOWN}],
+        [{"id": "expire", "status": "Enabled", "expiration_days": 7, "prefix": 0}],
+        [
+            {"id": "a", "status": "Enabled", "expiration_days": 7, "prefix": "uploads/"},
+            {"id": "b", "status": "Enabled", "expiration_days": 7, "prefix": "exports/"},
+        ],
     ],
 )
 def test_temp_bucket_without_enabled_expiration_is_refused(rules: Any) -> None:
@@ -74,3 +81,14 @@ def test_days_arriving_as_floats_count_as_whole_days() -> None:
     rules = [{"id": "expire-objects", "status": "Enabled", "expiration_days": 7.0}]
     bucket = with_props(named(baseline(), TEMP), lifecycle_rules=rules)
     assert check_one(private_storage.check, bucket) == []
+
+
+def test_an_expiry_over_the_whole_bucket_counts_beside_prefixed_ones() -> None:
+    rules = [
+        {"id": "soon", "status": "Enabled", "expiration_days": 1, "prefix": "thumbs/"},
+        {"id": "all", "status": "Enabled", "expiration_days": 7, "prefix": ""},
+    ]
+    bucket = with_props(named(baseline(), TEMP), lifecycle_rules=rules)
+    assert check_one(private_storage.check, bucket) == []
+    rules[1].pop("prefix")
+    assert check_one(private_storage.check, with_props(bucket, lifecycle_rules=rules)) == []
