@@ -108,6 +108,10 @@ def path_is_secret(path: str, secret_paths: Iterable[str]) -> bool:
     return path in secrets or any(prefix in secrets for prefix in prefixes)
 
 
+POLICY_CONFIG_KEYS = ("allowedRepositories", "extraAllowedRepositories", "productionEnvironments")
+"""The keys `PolicyConfig.from_mapping` reads (the pack's config and `--policy-config`)."""
+
+
 def _tuple_of_strings(key: str, value: object) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Sequence):
         raise ValueError(f"policy config {key!r} must be a list of strings, got {value!r}")
@@ -164,11 +168,17 @@ class PolicyConfig:
         """
         default = cls()
         mapping = mapping or {}
-        keys = {
-            "allowedRepositories": default.allowed_database_repositories,
-            "extraAllowedRepositories": default.extra_allowed_database_repositories,
-            "productionEnvironments": default.production_environments,
-        }
+        keys = dict(
+            zip(
+                POLICY_CONFIG_KEYS,
+                (
+                    default.allowed_database_repositories,
+                    default.extra_allowed_database_repositories,
+                    default.production_environments,
+                ),
+                strict=True,
+            )
+        )
         values = {
             key: _tuple_of_strings(key, mapping[key]) if key in mapping else fallback
             for key, fallback in keys.items()

@@ -15,7 +15,9 @@ import asyncio
 import hashlib
 import json
 import runpy
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,6 +134,49 @@ class _ComputedValues(pulumi.runtime.Mocks):
         return {}, []
 
 
+@contextmanager
+def _closed_thread_loop() -> Iterator[None]:
+    """Give a mock-monitor call on an executor thread an event loop, and close it afterwards.
+
+    Pulumi's mock monitor runs on the program loop's executor threads and, finding no loop there,
+    makes one per thread with `asyncio.new_event_loop()` and never closes it. Those loops were
+    left to the garbage collector, which may finalize a loop's self-pipe socket before the loop
+    itself; `BaseEventLoop.__del__` then closes the loop and fails on the closed socket
+    ("Exception ignored in ... ValueError: Invalid file descriptor: -1"), at random, in about
+    one run in a dozen. A loop made here is closed when the call returns.
+    """
+    try:
+        asyncio.get_running_loop()
+        running = True
+    except RuntimeError:
+        running = False
+    if running or threading.current_thread() is threading.main_thread():
+        yield
+        return
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        yield
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Close the program's loop as `asyncio.run` does: cancel what is left, stop its executor."""
+    try:
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
 class _RecordingMonitor(mocks.MockMonitor):
     """The mock monitor, keeping every registration request as the engine would see it."""
 
@@ -139,8 +184,17 @@ class _RecordingMonitor(mocks.MockMonitor):
         super().__init__(computed)
         self.run = run
 
+    def Invoke(self, request: Any) -> Any:
+        with _closed_thread_loop():
+            return super().Invoke(request)
+
+    def ReadResource(self, request: Any) -> Any:
+        with _closed_thread_loop():
+            return super().ReadResource(request)
+
     def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
+        with _closed_thread_loop():
+            response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
         raw = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
@@ -181,10 +235,12 @@ def stack_config(stack: str) -> dict[str, Any]:
     return values
 
 
-def apply_override(values: dict[str, Any], path: str, raw_value: str) -> None:
-    """Set `key.sub.field=value` inside the config values; the value is parsed as YAML."""
+def apply_override(values: dict[str, Any], path: str, value: Any) -> None:
+    """Set `key.sub.field` inside the config values to an already parsed value.
+
+    Raises ValueError when the path runs through something that is not an object.
+    """
     parts = path.split(".")
-    value = yaml.safe_load(raw_value) if raw_value else ""
     if len(parts) == 1:
         values[parts[0]] = value
         return
@@ -240,18 +296,21 @@ def run_program(
         }
     )
     settings.set_root_resource(None)  # type: ignore[arg-type]
-    # The root stack resource binds to the current loop: make the loop first.
-    asyncio.set_event_loop(asyncio.new_event_loop())
-    mocks.set_mocks(computed, project=NAMESPACE, stack=stack, preview=preview, monitor=monitor)
-    root = settings.get_root_resource()
-
-    def program() -> None:
-        runpy.run_path(str(PROJECT_ROOT / "__main__.py"), run_name="__main__")
-
+    # The root stack resource binds to the current loop: make the loop first. It is closed at
+    # the end, with the loops of the monitor's threads (see `_closed_thread_loop`).
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     try:
+        mocks.set_mocks(computed, project=NAMESPACE, stack=stack, preview=preview, monitor=monitor)
+        root = settings.get_root_resource()
+
+        def program() -> None:
+            runpy.run_path(str(PROJECT_ROOT / "__main__.py"), run_name="__main__")
+
         _sync_await(mocks.run_pulumi_func(program))
         exported = dict(getattr(root, "outputs", {}))
         run.outputs = _sync_await(_resolve_outputs(exported, "", run.secret_outputs))
     finally:
         settings.set_root_resource(None)  # type: ignore[arg-type]
+        _close_loop(loop)
     return run
