@@ -3,8 +3,12 @@
 A dynamic resource built on the `minio` SDK. `check` validates every input before any call
 (S3 bucket naming rules, lifecycle days, rule ids, versioning prerequisites) and names the bad
 field. `diff` compares the declaration with what the server really has, so a rule removed by hand
-shows as drift and the next `up` restores it; a new bucket name or endpoint is a replacement,
-everything else an in-place update. `read` returns the live configuration for `pulumi refresh`.
+shows as drift and the next `up` restores it; a new bucket name is a replacement, everything else
+an in-place update. A new endpoint (another port or bind address of the MinIO server) names the
+same bucket reached another way, not a new one: it is an update, which writes the configuration
+through the new endpoint (and makes the bucket there if that server does not have it). Replacing
+it would create the new bucket before deleting the old one on the same server, which fails with
+"already exists". `read` returns the live configuration for `pulumi refresh`.
 `delete` refuses a bucket that still holds objects unless `force_destroy` is set.
 
 Reading the live configuration costs one request: MinIO's admin API exports all of a bucket's
@@ -71,12 +75,16 @@ DAY_FIELDS = (
 RULE_FIELDS = ("id", "status", "prefix", *DAY_FIELDS)
 SERVER_DAY_FIELDS = ("expiration_days", "noncurrent_version_expiration_days")
 """Actions MinIO stores in a bucket's lifecycle (it has no per-bucket multipart abort)."""
-REPLACE_KEYS = ("bucket_name", "endpoint")
+REPLACE_KEYS = ("bucket_name",)
 """Inputs that name a different bucket: changing them creates a new one."""
 LIVE_KEYS = ("versioning", "lifecycle_rules", "tags", "access")
 """Inputs that describe the server's configuration; diffed against the live bucket."""
-STORED_KEYS = ("secure", "access_key", "secret_key", "force_destroy", "role")
-"""Inputs that only the provider uses; diffed against the previous state."""
+STORED_KEYS = ("endpoint", "secure", "access_key", "secret_key", "force_destroy", "role")
+"""Inputs that only the provider uses (how it reaches the bucket, and what it may do with it);
+diffed against the previous state. A change of any of them is an in-place update."""
+LOCATION_KEYS = ("endpoint", "secure")
+"""Inputs that say where the server is: when they change, the server may not answer there yet
+during a preview, so `diff` does not read the live bucket (the update will)."""
 SECRET_KEYS = ("access_key", "secret_key")
 INPUT_DEFAULTS: dict[str, Any] = {
     "secure": False,
@@ -718,6 +726,8 @@ class BucketProvider(dynamic.ResourceProvider):
             return dynamic.DiffResult(changes=True, replaces=replaces)
         if any(_is_unknown(news.get(key)) for key in (*STORED_KEYS, *LIVE_KEYS)):
             return dynamic.DiffResult(changes=True, replaces=[])
+        if any(olds.get(key) != news.get(key) for key in LOCATION_KEYS):
+            return dynamic.DiffResult(changes=True, replaces=[], delete_before_replace=False)
         live = read_live(news)
         if live is None:
             # Gone behind our back: create it again. Delete first, or the create-then-delete
@@ -733,10 +743,19 @@ class BucketProvider(dynamic.ResourceProvider):
         return dynamic.DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.UpdateResult:
-        """Rewrite the live configuration to the declared one, keeping the bucket and data."""
+        """Rewrite the live configuration to the declared one, keeping the bucket and data.
+
+        Through a new endpoint the bucket is normally there already (same server, same data);
+        if that server does not have it, it is made there, as `create` would.
+        """
         news = normalize_inputs(news)
+        name = str(news["bucket_name"])
+        client = _client(news)
         try:
-            apply_configuration(_client(news), news, fresh=False)
+            fresh = not client.bucket_exists(name)
+            if fresh:
+                client.make_bucket(name)
+            apply_configuration(client, news, fresh=fresh)
         except S3Error as error:
             raise _fail("updating", news, error) from None
         return dynamic.UpdateResult(outs=_outputs(news))

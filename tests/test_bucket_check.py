@@ -158,12 +158,26 @@ def test_unknown_values_are_not_judged_at_preview() -> None:
     assert failures(valid_inputs(endpoint=UNKNOWN, bucket_name=UNKNOWN, versioning=UNKNOWN)) == []
 
 
-def test_diff_replaces_on_new_name_or_endpoint_without_a_server() -> None:
+def test_diff_replaces_on_a_new_name_without_a_server() -> None:
     olds = BucketProvider().check({}, valid_inputs()).inputs
-    for key, value in (("bucket_name", "dev-sparklio-backups2"), ("endpoint", "127.0.0.1:1")):
-        result = BucketProvider().diff("id", olds, {**olds, key: value})
-        assert result.changes is True
-        assert result.replaces == [key]
+    result = BucketProvider().diff("id", olds, {**olds, "bucket_name": "dev-sparklio-backups2"})
+    assert result.changes is True
+    assert result.replaces == ["bucket_name"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("endpoint", "127.0.0.1:1"), ("endpoint", "10.0.0.5:9000"), ("endpoint", UNKNOWN)],
+)
+def test_a_new_endpoint_is_an_update_decided_without_the_server(key: str, value: Any) -> None:
+    """Another port or bind address reaches the same bucket: replacing it would create it again
+    before deleting it on the same server ("already exists"). During a preview the server may
+    not listen there yet, so the diff does not read it (port 1 would refuse)."""
+    olds = BucketProvider().check({}, valid_inputs()).inputs
+    result = BucketProvider().diff("id", olds, {**olds, key: value})
+    assert result.changes is True
+    assert result.replaces == []
+    assert not result.delete_before_replace
 
 
 def test_diff_with_unknown_inputs_is_an_update_without_reading() -> None:

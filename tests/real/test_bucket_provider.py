@@ -237,14 +237,59 @@ def test_versioning_suspended_by_hand_is_drift(
         assert provider.diff(name, off, off).changes is False
 
 
-def test_new_name_or_endpoint_replaces(
-    provider: BucketProvider, temp_bucket: dict[str, Any]
-) -> None:
+def test_a_new_name_replaces(provider: BucketProvider, temp_bucket: dict[str, Any]) -> None:
     name = temp_bucket["bucket_name"]
     renamed = {**temp_bucket, "bucket_name": name + "-2"}
     assert provider.diff(name, temp_bucket, renamed).replaces == ["bucket_name"]
-    moved = {**temp_bucket, "endpoint": "127.0.0.1:1"}
-    assert provider.diff(name, temp_bucket, moved).replaces == ["endpoint"]
+
+
+def _same_server_another_way(endpoint: str) -> str:
+    """The same MinIO reached through another endpoint string, as after a bind-address change."""
+    host, _, port = endpoint.rpartition(":")
+    assert host == "127.0.0.1", endpoint
+    return f"localhost:{port}"
+
+
+def test_a_new_endpoint_updates_the_same_bucket_in_place(
+    minio_server: MinioServer, provider: BucketProvider, temp_bucket: dict[str, Any]
+) -> None:
+    """An endpoint change (port or bind address of the same server) keeps the bucket and data;
+    as a replacement it would try to create the bucket again and fail with "already exists"."""
+    name = temp_bucket["bucket_name"]
+    client = sdk(minio_server)
+    client.put_object(name, "tmp/keep.txt", io.BytesIO(b"still here"), 10)
+    moved = provider.check(
+        temp_bucket,
+        {
+            **temp_bucket,
+            "endpoint": _same_server_another_way(minio_server.endpoint),
+            "tags": {"env": "test", "role": "temp", "moved": "yes"},
+        },
+    ).inputs
+    planned = provider.diff(name, temp_bucket, moved)
+    assert planned.changes is True and planned.replaces == []
+    outs = provider.update(name, temp_bucket, moved).outs or {}
+    assert outs["endpoint"] == moved["endpoint"]
+    assert client.get_object(name, "tmp/keep.txt").read() == b"still here"
+    assert client.get_bucket_tags(name) == {"env": "test", "role": "temp", "moved": "yes"}
+    assert provider.diff(name, outs, moved).changes is False
+
+
+def test_an_update_through_an_endpoint_without_the_bucket_makes_it(
+    minio_server: MinioServer, provider: BucketProvider
+) -> None:
+    props = props_for(minio_server, "temp")
+    name = props["bucket_name"]
+    olds = {**props, "endpoint": "127.0.0.1:1"}
+    try:
+        outs = provider.update(name, olds, props).outs or {}
+        assert sdk(minio_server).bucket_exists(name)
+        live = provider.read(name, outs).outs or {}
+        assert [(r["id"], r["expiration_days"]) for r in live["lifecycle_rules"]] == [
+            ("temp-expiry", 7)
+        ]
+    finally:
+        provider.delete(name, {**props, "force_destroy": True})
 
 
 def test_bucket_deleted_by_hand(minio_server: MinioServer, provider: BucketProvider) -> None:
