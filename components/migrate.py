@@ -24,7 +24,14 @@ REVISION_MARKER = "appstack-migration-revision:"
 SECRET_ENV = "DATABASE_URL"
 PASSWORD_FRAGMENT_MIN = 6
 """Shortest run of a password's characters scrubbed on its own (error excerpts truncate it)."""
-_REVISION = re.compile(r"^([0-9a-zA-Z_]+)(?: \(head\))?(?: \(effective head\))?\s*$")
+# A line `alembic current` prints for a database at a head: the revision id (alembic refuses
+# "@", "-", "+" and ":" in ids) then alembic's indicators, of which one must say "head".
+# `alembic current -v` prints the same after "Rev: ". A bare word is not a revision line.
+_REVISION = re.compile(
+    r"(?:Rev: )?(?P<revision>[0-9A-Za-z_]{1,64})"
+    r"(?P<indicators>(?: \((?:head|effective head|current|branchpoint|mergepoint)\))+)"
+)
+_HEAD_INDICATORS = (" (head)", " (effective head)")
 
 
 def secrets_of(environ: Mapping[str, str]) -> list[str]:
@@ -67,11 +74,16 @@ def tail(text: str, lines: int) -> str:
 
 
 def parse_revision(output: str) -> str:
-    """The revision id printed by `alembic current` (or a compatible command); "" if none."""
+    """The head revision id in the output of `alembic current` (the last such line); "" if none.
+
+    Only a real revision line counts, `<rev> (head)` or `<rev> (effective head)` with alembic's
+    other indicators: a command that prints any single word (an error, "ok") reports no
+    revision, and neither does a database below head after `alembic upgrade head`.
+    """
     for line in reversed(output.splitlines()):
-        match = _REVISION.match(line.strip())
-        if match:
-            return match.group(1)
+        match = _REVISION.fullmatch(line.strip())
+        if match and any(tag in match.group("indicators") for tag in _HEAD_INDICATORS):
+            return match.group("revision")
     return ""
 
 
@@ -140,8 +152,8 @@ def main(environ: Mapping[str, str] | None = None, *, local: bool = False) -> in
     current = parse_revision(output) if status == 0 else ""
     if not current:
         print(
-            f"migration ran but `{' '.join(revision)}` did not report a revision "
-            f"(status {status}):\n{tail(output, lines)}",
+            f"migration ran but `{' '.join(revision)}` did not report a revision at head "
+            f"(a line such as `0001 (head)`; status {status}):\n{tail(output, lines)}",
             file=sys.stderr,
         )
         return 1

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
-from components.migrate import parse_revision, run_step, scrub, secrets_of, tail
+import pytest
+
+from components.migrate import (
+    REVISION_MARKER,
+    main,
+    parse_revision,
+    run_step,
+    scrub,
+    secrets_of,
+    tail,
+)
 
 DSN = "postgresql+psycopg://app:s3cr3t-pw@db.internal:5432/app"
 
@@ -75,6 +86,57 @@ def test_parse_revision_of_alembic_current() -> None:
 def test_parse_revision_takes_the_last_revision_line() -> None:
     assert parse_revision("0001\nae1027a6acf (effective head)\n") == "ae1027a6acf"
     assert parse_revision("0002 (head) (effective head)") == "0002"
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "ok\n",
+        "done",
+        "Traceback",
+        "ERROR\n",
+        "0001\n",  # a revision below head: `alembic upgrade head` did not reach head
+        "0001 (branchpoint)\n",
+        "0001 (head) trailing words\n",
+        "0001 (heads)\n",
+        "0001(head)\n",
+        "rev-1 (head)\n",
+        "0001 (head)\nok\n" + "x" * 10,
+        "FAILED: Can't locate revision identified by 'abc'\n",
+    ],
+)
+def test_only_a_real_alembic_head_line_is_a_revision(output: str) -> None:
+    if output.startswith("0001 (head)\nok"):
+        assert parse_revision(output) == "0001"  # the last revision line, other lines aside
+    else:
+        assert parse_revision(output) == ""
+
+
+@pytest.mark.parametrize(
+    ("line", "revision"),
+    [
+        ("ae1027a6acf (head)", "ae1027a6acf"),
+        ("0002 (head) (mergepoint)", "0002"),
+        ("0002 (effective head) (current)", "0002"),
+        ("Rev: 0003 (head)", "0003"),
+        ("  0004 (head)  ", "0004"),
+    ],
+)
+def test_alembic_head_lines_in_every_form(line: str, revision: str) -> None:
+    assert parse_revision(f"INFO  [alembic.runtime.migration] Context impl.\n{line}\n") == revision
+
+
+def test_a_revision_command_printing_a_word_fails_the_migration(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env = {
+        "APPSTACK_MIGRATION_COMMAND": json.dumps([sys.executable, "-c", "print('migrated')"]),
+        "APPSTACK_REVISION_COMMAND": json.dumps([sys.executable, "-c", "print('ok')"]),
+    }
+    assert main(env, local=True) == 1
+    captured = capsys.readouterr()
+    assert "did not report a revision at head" in captured.err
+    assert REVISION_MARKER not in captured.out
 
 
 def test_parse_revision_of_an_unmigrated_database_is_empty() -> None:

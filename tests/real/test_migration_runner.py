@@ -181,7 +181,8 @@ def test_failing_revision_command_is_reported(
     out, err = capsys.readouterr()
     assert status == 1
     assert err.startswith("migration ran but `")
-    assert f"{missing_ini} current` did not report a revision (status 255)" in err
+    assert f"{missing_ini} current` did not report a revision at head" in err
+    assert "status 255" in err
     assert "No 'script_location' key found in configuration" in err
     assert REVISION_MARKER not in out
     assert_no_secret(pgvector_database, out, err)
