@@ -219,17 +219,36 @@ def test_gives_up_after_the_timeout_saying_what_it_waited_for() -> None:
     assert secret not in text
 
 
-def test_wrong_password_is_reported_without_the_password(
-    pgvector_database: PostgresServer,
+def test_wrong_password_fails_at_once_without_the_password(
+    pgvector_database: PostgresServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """An authentication failure will not change by waiting: no retry for the whole timeout."""
     wrong = "wrong-password-never-shown"
-    props = {**props_for(pgvector_database, timeout=2), "password": wrong}
+    props = {**props_for(pgvector_database, timeout=60), "password": wrong}
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
 
     text = engine_error_text(lambda: engine_provider().create(props))
 
+    assert slept == [], "an authentication failure must not be retried"
     assert "password authentication failed" in text
+    assert "refused the connection" in text and "was not retried" in text
+    assert "keeps the password it was created with" in text
     assert wrong not in text
     assert pgvector_database.password not in text
+
+
+def test_an_unknown_database_fails_at_once(
+    pgvector_database: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    props = {**props_for(pgvector_database, timeout=60), "database": "no_such_database"}
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+
+    text = engine_error_text(lambda: engine_provider().create(props))
+
+    assert slept == []
+    assert 'database "no_such_database" does not exist' in text
 
 
 def test_read_of_unreachable_database_fails_clearly_without_password() -> None:
