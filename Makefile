@@ -76,6 +76,7 @@ lint: venv
 bench: venv minio
 	$(PY) -m benchmarks.program_eval
 	$(PY) -m benchmarks.bucket_noop
+	$(PY) -m benchmarks.redact
 
 # The Pulumi toolchain built from Go modules (see toolchain/README.md; providers are blocked).
 toolchain:
