@@ -5,7 +5,8 @@ Commands:
   promote         Copy the image digests stage runs (and verified) into Pulumi.<to>.yaml.
   verify          The live acceptance checklist of a deployed stack (``delivery.verify``).
 
-Exit codes follow the project's convention: 0 ok, 1 refused/failed, 2 bad input.
+Exit codes follow the project's convention: 0 ok, 1 refused/failed, 2 bad input. Bad input is
+reported as one message on standard error, never as a traceback.
 """
 
 from __future__ import annotations
@@ -15,14 +16,43 @@ import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT = 0, 1, 2
 
 
-def _read(path: str) -> str:
+class BadArguments(Exception):
+    """A command line the commands cannot run with; the message says what is wrong."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line as one line (BadArguments), without usage."""
+
+    def error(self, message: str) -> Any:  # argparse's signature returns NoReturn
+        raise BadArguments(f"{self.prog}: {message} (see --help)")
+
+
+def _max_chars(text: str) -> int:
+    """--max-chars: a whole number of UTF-8 bytes the comment may take."""
+    from delivery.preview import GITHUB_COMMENT_LIMIT, MIN_MAX_CHARS
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not MIN_MAX_CHARS <= value < GITHUB_COMMENT_LIMIT:
+        raise argparse.ArgumentTypeError(
+            f"expected {MIN_MAX_CHARS:,} to {GITHUB_COMMENT_LIMIT - 1:,} (below GitHub's limit "
+            f"of {GITHUB_COMMENT_LIMIT:,}), got {value:,}"
+        )
+    return value
+
+
+def _read(path: str) -> bytes:
+    """The raw bytes of FILE or standard input; the parser decides whether they are UTF-8."""
     if path == "-":
-        return sys.stdin.read()
-    return Path(path).read_text(encoding="utf-8")
+        return sys.stdin.buffer.read()
+    return Path(path).read_bytes()
 
 
 def _preview_sources(args: argparse.Namespace) -> list[tuple[str, str]]:
@@ -60,20 +90,28 @@ def _render_preview(args: argparse.Namespace) -> int:
     unusable = 0
     for name, path in sources:
         try:
-            text = _read(path)
+            data = _read(path)
         except OSError as exc:
             print(f"render-preview: cannot read {path}: {exc.strerror}", file=sys.stderr)
             return EXIT_BAD_INPUT
         try:
-            previews.append(parse_preview(text, name))
+            previews.append(parse_preview(data, name))
         except PreviewFormatError as exc:
             # Still render: the comment must say that this stack's preview failed.
             unusable += 1
             print(f"render-preview: {name or path}: {exc}", file=sys.stderr)
             previews.append(StackPreview(stack=name or Path(path).stem, error=str(exc)))
-    comment = render_comment(previews, max_chars=args.max_chars)
+    try:
+        comment = render_comment(previews, max_chars=args.max_chars)
+    except ValueError as exc:
+        print(f"render-preview: --max-chars {args.max_chars}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if args.output:
-        Path(args.output).write_text(comment, encoding="utf-8")
+        try:
+            Path(args.output).write_text(comment, encoding="utf-8")
+        except OSError as exc:
+            print(f"render-preview: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     else:
         sys.stdout.write(comment)
     return EXIT_REFUSED if unusable else EXIT_OK
@@ -101,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every command (``verify`` parses its own arguments)."""
     from delivery.preview import DEFAULT_MAX_CHARS
 
-    parser = argparse.ArgumentParser(prog="python -m delivery", description=__doc__.split("\n")[0])
+    parser = _Parser(prog="python -m delivery", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     render = commands.add_parser(
@@ -122,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--output", "-o", metavar="FILE", help="write the comment here")
     render.add_argument(
         "--max-chars",
-        type=int,
+        type=_max_chars,
         default=DEFAULT_MAX_CHARS,
         help=f"size budget in UTF-8 bytes, below GitHub's 65,536 (default {DEFAULT_MAX_CHARS})",
     )
@@ -150,7 +188,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "verify":
         return _verify(argv[1:])
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except BadArguments as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
     return int(args.handler(args))
 
 

@@ -17,6 +17,22 @@ Only resource names, types, operations and property *names* are rendered, never 
 so nothing secret (shown by Pulumi as ``"[secret]"`` or a signature object) can leak; free text
 (diagnostics, policy messages) is passed through :func:`delivery.redact.redact` as well.
 
+Everything taken from the preview is untrusted. Free text is rendered inert: HTML is escaped
+(no ``<img>``, no unclosed ``<details>``), Markdown punctuation that links, emphasises or quotes
+is escaped, and mentions, URLs and issue references are broken with an invisible zero-width
+space so GitHub neither links nor notifies. Names, types, property names and stack names (also
+those read from URNs) are shown as code spans, with backticks replaced and ``|`` escaped so a
+table cell cannot be left. Control and bidirectional-override characters become U+FFFD.
+
+Input that is not a preview (not UTF-8, not JSON, nested too deeply, a field of the wrong type)
+raises :class:`PreviewFormatError`, naming the field but never quoting a value; the command line
+then renders that stack's "No usable preview" section.
+
+Data-loss flags follow what each resource type's delete really does (``DELETE_EFFECTS``): a
+Docker volume's delete removes its data, a bucket's removes the bucket, a container's removes its
+anonymous volumes (a database container keeps its data there unless a named volume is mounted),
+and a ``PgvectorExtension``'s delete never drops anything.
+
 The comment is kept under GitHub's 65,536-character limit by lowering the level of detail (long
 lists become counts per type, "and N more" lines) until it fits; a table is never cut in half and
 every count stays exact.
@@ -27,7 +43,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -53,18 +69,88 @@ OP_VERBS = {
     "same": "unchanged",
 }
 
-STATEFUL_TYPES = {
-    "docker:index/volume:Volume": "docker volume",
-    "pulumi-python:dynamic/appstack:Bucket": "bucket",
-    "pulumi-python:dynamic/appstack:PgvectorExtension": "pgvector extension (drops vector columns)",
-}
 CONTAINER_TYPE = "docker:index/container:Container"
 STATEFUL_LABEL = "appstack.stateful"
 ROLE_LABEL = "appstack.role"
+KNOWN_OPS = frozenset(OP_ORDER) | REPLACE_OPS | {"read-replacement", "remove-pending-replace"}
+KNOWN_LEVELS = frozenset({"mandatory", "advisory", "remediate", "disabled", "warning"})
+MIN_MAX_CHARS = 1_000
+"""The smallest comment budget accepted: room for the marker, headings and the overview."""
 
 
 class PreviewFormatError(ValueError):
     """The input is not preview JSON in either shape the Pulumi CLI writes."""
+
+
+# --------------------------------------------------------------------------------------------
+# What each resource type's delete does to data (the one place data-loss flags come from)
+
+
+@dataclass(frozen=True)
+class DeletedState:
+    """What a preview says about a resource that a replacement or deletion would delete."""
+
+    name: str
+    labels: Mapping[str, str]
+    states: Sequence[Mapping[str, Any] | None]
+
+
+def _volume_delete(_resource: DeletedState) -> str:
+    """pulumi-docker's Volume delete removes the Docker volume and every file in it."""
+    return "docker volume"
+
+
+def _bucket_delete(_resource: DeletedState) -> str:
+    """The Bucket provider's delete removes the bucket (with force_destroy, all its objects;
+    without, it refuses a bucket that holds objects and the deployment stops there)."""
+    return "bucket"
+
+
+def _pgvector_delete(_resource: DeletedState) -> str:
+    """The PgvectorExtension provider's delete does nothing: the extension, the vector columns
+    and their data stay (components/pgvector.py). Its replacement loses nothing."""
+    return ""
+
+
+def _named_volume_mounted(states: Sequence[Mapping[str, Any] | None]) -> bool:
+    for state in states:
+        props = state.get("inputs") if isinstance(state, Mapping) else None
+        volumes = props.get("volumes") if isinstance(props, Mapping) else None
+        if isinstance(volumes, list) and any(
+            isinstance(v, Mapping) and isinstance(v.get("volumeName"), str) and v["volumeName"]
+            for v in volumes
+        ):
+            return True
+    return False
+
+
+def _container_delete(resource: DeletedState) -> str:
+    """pulumi-docker's Container delete removes the container and, with `removeVolumes` (true by
+    default), its anonymous volumes. A database image declares its data directory a volume, so a
+    database container without a named volume keeps its data in one that the delete removes."""
+    if any(isinstance(s, Mapping) and _input(s, "removeVolumes") is False for s in resource.states):
+        return ""
+    is_database = resource.labels.get(ROLE_LABEL) == "database" or resource.name.endswith(
+        "-database-container"
+    )
+    if is_database and not _named_volume_mounted(resource.states):
+        return "database container"
+    return ""
+
+
+def _input(state: Mapping[str, Any], key: str) -> Any:
+    props = state.get("inputs")
+    return props.get(key) if isinstance(props, Mapping) else None
+
+
+DELETE_EFFECTS: dict[str, Callable[[DeletedState], str]] = {
+    "docker:index/volume:Volume": _volume_delete,
+    "pulumi-python:dynamic/appstack:Bucket": _bucket_delete,
+    "pulumi-python:dynamic/appstack:PgvectorExtension": _pgvector_delete,
+    CONTAINER_TYPE: _container_delete,
+}
+"""Per resource type: why its delete loses data ("" when it does not). Types not listed lose
+data only when they say so themselves, with the label `appstack.stateful=true`."""
 
 
 @dataclass(frozen=True)
@@ -161,18 +247,15 @@ def _labels(state: Mapping[str, Any] | None) -> dict[str, str]:
 
 
 def _stateful_reason(type_: str, name: str, states: Sequence[Mapping[str, Any] | None]) -> str:
-    """Say why a resource holds data (empty string when it does not)."""
-    if type_ in STATEFUL_TYPES:
-        return STATEFUL_TYPES[type_]
+    """Why deleting this resource loses data (empty string when it does not): `DELETE_EFFECTS`."""
     labels: dict[str, str] = {}
     for state in states:
         labels.update(_labels(state))
+    effect = DELETE_EFFECTS.get(type_)
+    if effect is not None:
+        return effect(DeletedState(name, labels, states))
     if labels.get(STATEFUL_LABEL, "").lower() == "true":
         return f"labelled {STATEFUL_LABEL}"
-    if type_ == CONTAINER_TYPE and (
-        labels.get(ROLE_LABEL) == "database" or name.endswith("-database-container")
-    ):
-        return "database container"
     return ""
 
 
@@ -180,39 +263,144 @@ def _flag(states: Sequence[Mapping[str, Any] | None], key: str) -> bool:
     return any(isinstance(s, Mapping) and s.get(key) is True for s in states)
 
 
-def _property_names(values: Any) -> list[str]:
-    if not isinstance(values, list):
-        return []
-    return [v for v in values if isinstance(v, str)]
+_TYPE_NAMES = {
+    dict: "an object",
+    list: "a list",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "true or false",
+    type(None): "null",
+}
 
 
-def _change_from_step(
-    op: str,
-    urn: str,
-    type_: str,
-    old: Mapping[str, Any] | None,
-    new: Mapping[str, Any] | None,
-    diffs: Any,
-    keys: Any,
-    detailed: Any,
-) -> Change:
-    """Build a :class:`Change` from the fields common to digest steps and step events."""
+def _kind(value: Any) -> str:
+    """What a JSON value is, in words (never the value itself: it may be secret)."""
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+class _Fields:
+    """Typed access to one JSON object of the preview; a wrong type is a PreviewFormatError
+    naming the field (``steps[3].urn``) and what it holds, never its value."""
+
+    def __init__(self, where: str, value: Any) -> None:
+        if not isinstance(value, Mapping):
+            raise PreviewFormatError(f"{where}: expected an object, got {_kind(value)}")
+        self.where = where
+        self.values: Mapping[str, Any] = value
+
+    def _wrong(self, key: str, expected: str) -> PreviewFormatError:
+        return PreviewFormatError(
+            f"{self.where}.{key}: expected {expected}, got {_kind(self.values.get(key))}"
+        )
+
+    def has(self, key: str) -> bool:
+        return self.values.get(key) is not None
+
+    def text(self, key: str) -> str:
+        """A string field ("" when absent or null)."""
+        value = self.values.get(key)
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise self._wrong(key, "a string")
+        return value
+
+    def required_text(self, key: str) -> str:
+        if not isinstance(self.values.get(key), str):
+            raise self._wrong(key, "a string")
+        return str(self.values[key])
+
+    def flag(self, key: str) -> bool:
+        value = self.values.get(key)
+        if value is not None and not isinstance(value, bool):
+            raise self._wrong(key, "true or false")
+        return bool(value)
+
+    def object(self, key: str) -> _Fields | None:
+        value = self.values.get(key)
+        return None if value is None else _Fields(f"{self.where}.{key}", value)
+
+    def state(self, key: str) -> Mapping[str, Any] | None:
+        """A resource state (old/new): an object whose `type` is a string when present."""
+        fields = self.object(key)
+        if fields is None:
+            return None
+        fields.text("type")
+        return fields.values
+
+    def items(self, key: str) -> list[Any]:
+        value = self.values.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self._wrong(key, "a list")
+        return value
+
+    def objects(self, key: str) -> list[_Fields]:
+        return [_Fields(f"{self.where}.{key}[{i}]", v) for i, v in enumerate(self.items(key))]
+
+    def names(self, key: str) -> list[str]:
+        """A list of property names."""
+        values = self.items(key)
+        for index, value in enumerate(values):
+            if not isinstance(value, str):
+                raise PreviewFormatError(
+                    f"{self.where}.{key}[{index}]: expected a string, got {_kind(value)}"
+                )
+        return list(values)
+
+    def counts(self, key: str) -> dict[str, int]:
+        """Operation -> count (non-negative whole numbers)."""
+        fields = self.object(key)
+        if fields is None:
+            return {}
+        counts: dict[str, int] = {}
+        for op, count in fields.values.items():
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise PreviewFormatError(
+                    f"{fields.where}.{op if _is_plain_key(op) else '?'}: expected a count, "
+                    f"got {_kind(count)}"
+                )
+            if count:
+                counts[str(op)] = count
+        return counts
+
+
+def _is_plain_key(key: Any) -> bool:
+    return isinstance(key, str) and bool(re.fullmatch(r"[A-Za-z0-9_-]{1,40}", key))
+
+
+def _change_from_step(fields: _Fields, kind_key: str) -> Change:
+    """A :class:`Change` from a digest step or a step event's metadata (same fields, except
+    `diffReasons`/`replaceReasons`/`kind` versus `diffs`/`keys`/`diffKind`)."""
+    digest = kind_key == "kind"
+    urn = fields.required_text("urn")
+    old = fields.state("oldState" if digest else "old")
+    new = fields.state("newState" if digest else "new")
+    type_ = fields.text("type") or next(
+        (s["type"] for s in (new, old) if s is not None and isinstance(s.get("type"), str)), ""
+    )
     _, urn_type, name = _urn_parts(urn)
     type_ = type_ or urn_type
-    changed = _property_names(diffs)
-    replace_keys = _property_names(keys)
-    if isinstance(detailed, Mapping) and detailed:
-        changed = [k for k in detailed if isinstance(k, str)]
-        for path, diff in detailed.items():
-            kind = diff.get("kind") or diff.get("diffKind") if isinstance(diff, Mapping) else None
-            if isinstance(kind, str) and kind.endswith("-replace") and path not in replace_keys:
-                replace_keys.append(path)
+    changed = fields.names("diffReasons" if digest else "diffs")
+    replace_keys = fields.names("replaceReasons" if digest else "keys")
+    detailed = fields.object("detailedDiff")
+    if detailed is not None and detailed.values:
+        changed = [str(path) for path in detailed.values]
+        for path in detailed.values:
+            diff = detailed.object(str(path)) if _is_plain_key(path) else None
+            if diff is None:
+                diff = _Fields(f"{detailed.where}[?]", detailed.values[path])
+            kind = diff.text("kind") or diff.text("diffKind")
+            if kind.endswith("-replace") and path not in replace_keys:
+                replace_keys.append(str(path))
     for key in replace_keys:
         if key not in changed:
             changed.append(key)
     states = (old, new)
     return Change(
-        op=op,
+        op=fields.text("op"),
         urn=urn,
         type=type_,
         name=name,
@@ -251,20 +439,19 @@ def _merge_changes(raw: Iterable[Change]) -> list[Change]:
     return [c for c in merged.values() if c.type != ROOT_STACK_TYPE]
 
 
-def _diagnostic(severity: Any, urn: Any, message: Any) -> Diagnostic | None:
+def _diagnostic(fields: _Fields) -> Diagnostic | None:
     """Keep warnings and errors only; info lines (program output) are noise in a comment."""
-    if severity not in ("warning", "error") or not isinstance(message, str) or not message.strip():
+    severity = fields.text("severity")
+    message = fields.text("prefix") + fields.text("message")
+    urn = fields.text("urn")
+    if severity not in ("warning", "error") or not message.strip():
         return None
-    return Diagnostic(severity, urn if isinstance(urn, str) else "", message)
+    return Diagnostic(severity, urn, message)
 
 
-def _violation(payload: Mapping[str, Any]) -> PolicyViolation:
+def _violation(fields: _Fields) -> PolicyViolation:
     def text(*keys: str) -> str:
-        for key in keys:
-            value = payload.get(key)
-            if isinstance(value, str) and value:
-                return value
-        return ""
+        return next((value for value in map(fields.text, keys) if value), "")
 
     return PolicyViolation(
         policy=text("policyName", "name"),
@@ -275,128 +462,114 @@ def _violation(payload: Mapping[str, Any]) -> PolicyViolation:
     )
 
 
-def _counts(summary: Any) -> dict[str, int]:
-    if not isinstance(summary, Mapping):
-        return {}
-    return {str(op): n for op, n in summary.items() if isinstance(n, int) and n > 0}
-
-
 def _count_changes(changes: Sequence[Change]) -> dict[str, int]:
     return dict(Counter(c.op for c in changes))
 
 
-def _parse_digest(doc: Mapping[str, Any], preview: StackPreview) -> None:
-    raw: list[Change] = []
-    for step in doc.get("steps") or []:
-        if not isinstance(step, Mapping) or not isinstance(step.get("urn"), str):
-            continue
-        old, new = step.get("oldState"), step.get("newState")
-        type_ = next((s.get("type") for s in (new, old) if isinstance(s, Mapping)), "")
-        raw.append(
-            _change_from_step(
-                str(step.get("op", "")),
-                step["urn"],
-                type_ if isinstance(type_, str) else "",
-                old if isinstance(old, Mapping) else None,
-                new if isinstance(new, Mapping) else None,
-                step.get("diffReasons"),
-                step.get("replaceReasons"),
-                step.get("detailedDiff"),
-            )
-        )
-    preview.changes = _merge_changes(raw)
-    for item in doc.get("diagnostics") or []:
-        if isinstance(item, Mapping):
-            diag = _diagnostic(item.get("severity"), item.get("urn"), item.get("message"))
-            if diag:
-                preview.diagnostics.append(diag)
+def _parse_digest(doc: _Fields, preview: StackPreview) -> None:
+    preview.changes = _merge_changes(
+        _change_from_step(step, "kind") for step in doc.objects("steps")
+    )
+    for item in doc.objects("diagnostics"):
+        diag = _diagnostic(item)
+        if diag:
+            preview.diagnostics.append(diag)
     # Not written by the CLI versions read so far, but accepted should a digest carry them.
     for key in ("policyViolations", "policies"):
-        for item in doc.get(key) or []:
-            if isinstance(item, Mapping) and ("policyName" in item or "message" in item):
+        for item in doc.objects(key):
+            if item.has("policyName") or item.has("message"):
                 preview.violations.append(_violation(item))
-    preview.counts = _counts(doc.get("changeSummary"))
+    preview.counts = doc.counts("changeSummary")
 
 
-def _parse_events(events: Sequence[Mapping[str, Any]], preview: StackPreview) -> None:
+def _parse_events(events: Sequence[_Fields], preview: StackPreview) -> None:
     raw: list[Change] = []
-    summary: Any = None
+    counts: dict[str, int] = {}
     for event in events:
         for kind in ("resourcePreEvent", "resOutputsEvent"):
-            payload = event.get(kind)
-            meta = payload.get("metadata") if isinstance(payload, Mapping) else None
-            if isinstance(meta, Mapping) and isinstance(meta.get("urn"), str):
-                old, new = meta.get("old"), meta.get("new")
-                raw.append(
-                    _change_from_step(
-                        str(meta.get("op", "")),
-                        meta["urn"],
-                        str(meta.get("type") or ""),
-                        old if isinstance(old, Mapping) else None,
-                        new if isinstance(new, Mapping) else None,
-                        meta.get("diffs"),
-                        meta.get("keys"),
-                        meta.get("detailedDiff"),
-                    )
-                )
-        policy = event.get("policyEvent")
-        if isinstance(policy, Mapping):
+            payload = event.object(kind)
+            meta = payload.object("metadata") if payload is not None else None
+            if meta is not None and meta.has("urn"):
+                raw.append(_change_from_step(meta, "diffKind"))
+        policy = event.object("policyEvent")
+        if policy is not None:
             violation = _violation(policy)
             if violation not in preview.violations:
                 preview.violations.append(violation)
-        diag_event = event.get("diagnosticEvent")
-        if isinstance(diag_event, Mapping) and not diag_event.get("ephemeral"):
-            message = f"{diag_event.get('prefix') or ''}{diag_event.get('message') or ''}"
-            diag = _diagnostic(diag_event.get("severity"), diag_event.get("urn"), message)
+        diag_event = event.object("diagnosticEvent")
+        if diag_event is not None and not diag_event.flag("ephemeral"):
+            diag = _diagnostic(diag_event)
             if diag:
                 preview.diagnostics.append(diag)
-        if isinstance(event.get("summaryEvent"), Mapping):
-            summary = event["summaryEvent"].get("resourceChanges")
+        summary = event.object("summaryEvent")
+        if summary is not None:
+            counts = summary.counts("resourceChanges")
     preview.changes = _merge_changes(raw)
-    preview.counts = _counts(summary)
+    preview.counts = counts
 
 
-def _load_json(text: str) -> Mapping[str, Any] | list[Mapping[str, Any]]:
-    """Return the digest object, or the list of engine events (JSON lines)."""
+def _decode(data: str | bytes) -> str:
+    """The text of the preview output: bytes must be UTF-8 (a byte order mark is allowed)."""
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PreviewFormatError(
+            f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from None
+
+
+def _json(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise PreviewFormatError(f"{where} is nested too deeply") from None
+
+
+def _load_json(text: str) -> _Fields | list[_Fields]:
+    """The digest object, or the engine events (JSON lines, or a JSON list of events)."""
     stripped = text.strip()
     if not stripped:
         raise PreviewFormatError("the preview output is empty")
     try:
-        doc = json.loads(stripped)
+        doc = _json(stripped, "the preview")
     except json.JSONDecodeError:
         doc = None
+    if isinstance(doc, Mapping) and "sequence" in doc:
+        return [_Fields("line 1", doc)]  # one engine event alone
     if isinstance(doc, Mapping):
-        return doc
+        return _Fields("the preview", doc)
     if isinstance(doc, list):
-        return [e for e in doc if isinstance(e, Mapping)]
-    events: list[Mapping[str, Any]] = []
+        return [_Fields(f"event {index}", e) for index, e in enumerate(doc)]
+    events: list[_Fields] = []
     for number, line in enumerate(stripped.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            event = json.loads(line)
+            event = _json(line, f"line {number}")
         except json.JSONDecodeError as exc:
             raise PreviewFormatError(f"line {number} is not JSON ({exc.msg})") from None
-        if isinstance(event, Mapping):
-            events.append(event)
+        events.append(_Fields(f"line {number}", event))
     return events
 
 
-def parse_preview(text: str, stack: str = "") -> StackPreview:
+def parse_preview(data: str | bytes, stack: str = "") -> StackPreview:
     """Parse one stack's ``pulumi preview --json`` output (digest or engine events).
 
     ``stack`` names the section; when empty it is read from the resources' URNs.
-    Raises :class:`PreviewFormatError` when the text is neither shape.
+    Raises :class:`PreviewFormatError` when the input is not UTF-8 text of either shape, is
+    nested too deeply, or has a field of the wrong type.
     """
-    loaded = _load_json(text)
+    loaded = _load_json(_decode(data))
     preview = StackPreview(stack=stack)
-    if isinstance(loaded, Mapping):
+    if isinstance(loaded, _Fields):
         known = {"steps", "changeSummary", "diagnostics", "config", "duration"}
-        if not known & set(loaded):
+        if not known & set(loaded.values):
             raise PreviewFormatError("a JSON object without steps or changeSummary")
         _parse_digest(loaded, preview)
     else:
-        if not any(isinstance(e, Mapping) and "sequence" in e for e in loaded):
+        if not any("sequence" in event.values for event in loaded):
             raise PreviewFormatError("JSON lines that are not Pulumi engine events")
         _parse_events(loaded, preview)
     if not preview.counts:
@@ -431,22 +604,76 @@ DETAIL_LEVELS = (
 )
 
 
-def _cell(text: str) -> str:
-    """Make ``text`` safe inside one Markdown table cell (one line, no column breaks)."""
-    return " ".join(text.split()).replace("|", "\\|")
+# Characters that must not reach the comment as they are: C0/C1 controls and the
+# bidirectional overrides and isolates that make text read differently from what it is.
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+ZERO_WIDTH_SPACE = "&#8203;"
+"""Invisible; placed after "@", inside "://", after "www" and after "#" before a digit, so
+GitHub makes no mention, link or issue reference (the way Dependabot and Renovate quote)."""
+# One pass over free text: HTML-significant characters become entities, Markdown punctuation
+# that could link, emphasise, strike, quote code, start math or end a cell is backslash-escaped.
+_INERT = re.compile(
+    r"(?P<entity>[<>&\"])|(?P<escape>[\\`*_\[\]|~$])|(?P<mention>@)|(?P<scheme>://)"
+    r"|(?P<www>www\.)|(?P<reference>#(?=[0-9]))",
+    re.IGNORECASE,
+)
+_ENTITIES = {"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;"}
+
+
+def _printable(text: str) -> str:
+    """One line of text: whitespace collapsed, controls and unencodable characters replaced."""
+    text = " ".join(text.split())
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates from JSON escapes
+    return _UNPRINTABLE.sub("\ufffd", text)
+
+
+def _inert_match(match: re.Match[str]) -> str:
+    if match.group("entity"):
+        return _ENTITIES[match.group("entity")]
+    if match.group("escape"):
+        return "\\" + match.group("escape")
+    if match.group("mention"):
+        return "@" + ZERO_WIDTH_SPACE
+    if match.group("scheme"):
+        return ":" + ZERO_WIDTH_SPACE + "//"
+    if match.group("www"):
+        return match.group("www")[:3] + ZERO_WIDTH_SPACE + "."
+    return "#" + ZERO_WIDTH_SPACE
+
+
+def _text(text: str) -> str:
+    """Free text made inert for any place in the comment (table cell, list item, quote)."""
+    return _INERT.sub(_inert_match, _printable(text))
 
 
 def _code(text: str) -> str:
-    quoted = _cell(text).replace("`", "'")
+    """A value from the preview as a code span: nothing inside is Markdown, HTML or a mention;
+    backticks (which would end it) become ' and every | is escaped (no column break)."""
+    quoted = _printable(text).replace("`", "'").replace("|", "\\|").strip() or "(none)"
     return f"`{quoted}`"
 
 
+def _op(op: str) -> str:
+    """An operation name: Pulumi's own as is, anything else as a code span."""
+    return op if op in KNOWN_OPS else _code(op)
+
+
+def _level(level: str) -> str:
+    """An enforcement level: the known ones as is (mandatory in bold), others as code."""
+    if level == "mandatory":
+        return "**mandatory**"
+    return level if level in KNOWN_LEVELS else _code(level)
+
+
 def _shorten(text: str, limit: int) -> str:
-    text = " ".join(redact(text).split())
-    if len(text) <= limit:
-        return text
-    cut = text[: max(limit - 1, 1)].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
-    return cut.rstrip() + "…"
+    """Redacted, shortened to `limit` characters, then made inert (escaping comes last, so the
+    cut never splits an escape or an entity)."""
+    text = _printable(redact(text))
+    if len(text) > limit:
+        head = text[: max(limit - 1, 1)]
+        cut = head.rsplit(" ", 1)[0] if " " in head else head
+        text = cut.rstrip() + "…"
+    return _text(text)
 
 
 def _ops_in_order(counts: Mapping[str, int]) -> list[str]:
@@ -455,7 +682,7 @@ def _ops_in_order(counts: Mapping[str, int]) -> list[str]:
 
 
 def _headline(counts: Mapping[str, int]) -> str:
-    parts = [f"{counts[op]} {OP_VERBS.get(op, op)}" for op in _ops_in_order(counts)]
+    parts = [f"{counts[op]} {OP_VERBS.get(op) or _op(op)}" for op in _ops_in_order(counts)]
     return ", ".join(parts) if parts else "no changes"
 
 
@@ -513,7 +740,7 @@ def _render_destructive(preview: StackPreview, detail: Detail) -> list[str]:
             "|---|---|---|---|---|",
         ]
         for change in shown:
-            op = f"**{change.op}**" if change.data_loss_risk else change.op
+            op = f"**{_op(change.op)}**" if change.data_loss_risk else _op(change.op)
             lines.append(
                 f"| {op} | {_code(change.name)} | {_code(change.type)} | "
                 f"{_properties(change, detail.max_properties)} | {_risk_note(change)} |"
@@ -552,13 +779,13 @@ def _render_others(preview: StackPreview, detail: Detail) -> list[str]:
     if detail.list_creates:
         lines += ["| Operation | Resource | Type |", "|---|---|---|"]
         lines += [
-            f"| {c.op} | {_code(c.name)} | {_code(c.type)} |"
+            f"| {_op(c.op)} | {_code(c.name)} | {_code(c.type)} |"
             for c in sorted(others, key=lambda c: (c.op, c.type, c.name))
         ]
     else:
         counts = Counter((c.op, c.type) for c in others)
         lines += ["| Operation | Type | Count |", "|---|---|---:|"]
-        lines += [f"| {op} | {_code(t)} | {n} |" for (op, t), n in sorted(counts.items())]
+        lines += [f"| {_op(op)} | {_code(t)} | {n} |" for (op, t), n in sorted(counts.items())]
     return [*lines, ""]
 
 
@@ -573,17 +800,17 @@ def _render_violations(preview: StackPreview, detail: Detail) -> list[str]:
     if shown:
         lines += ["| Level | Policy | Resource | Message |", "|---|---|---|---|"]
         for v in shown:
-            level = f"**{v.level}**" if v.level == "mandatory" else v.level
+            level = _level(v.level)
             policy = f"{v.pack}/{v.policy}" if v.pack else v.policy
             resource = _code(_urn_parts(v.urn)[2]) if v.urn else "stack"
-            message = _cell(_shorten(v.message, detail.max_message))
+            message = _shorten(v.message, detail.max_message)
             lines.append(f"| {level} | {_code(policy)} | {resource} | {message} |")
         lines += _more(len(violations) - len(shown), "policy violations")
     else:
         counts = Counter((v.level, v.pack, v.policy) for v in violations)
         lines += ["| Level | Policy | Count |", "|---|---|---:|"]
         lines += [
-            f"| {level} | {_code(f'{pack}/{policy}' if pack else policy)} | {n} |"
+            f"| {_level(level)} | {_code(f'{pack}/{policy}' if pack else policy)} | {n} |"
             for (level, pack, policy), n in sorted(counts.items())
         ]
     return [*lines, ""]
@@ -607,9 +834,9 @@ def _render_diagnostics(preview: StackPreview, detail: Detail) -> list[str]:
 
 def render_stack(preview: StackPreview, detail: Detail = DETAIL_LEVELS[0]) -> str:
     """The Markdown section of one stack: headline, risks first, then the rest."""
-    lines = [f"### Stack `{_cell(preview.stack)}`", ""]
+    lines = [f"### Stack {_code(preview.stack)}", ""]
     if preview.error:
-        lines += [f"> [!WARNING]\n> No usable preview: {_cell(_shorten(preview.error, 300))}", ""]
+        lines += [f"> [!WARNING]\n> No usable preview: {_shorten(preview.error, 300)}", ""]
         return "\n".join(lines)
     lines += [f"**{_headline(preview.counts)}**", ""]
     risks = sorted(preview.risks, key=lambda c: (c.type, c.name))
@@ -650,11 +877,11 @@ def _overview(previews: Sequence[StackPreview]) -> str:
     ]
     for p in previews:
         if p.error:
-            lines.append(f"| `{_cell(p.stack)}` | no usable preview | | | | | | |")
+            lines.append(f"| {_code(p.stack)} | no usable preview | | | | | | |")
             continue
         c = p.counts
         lines.append(
-            f"| `{_cell(p.stack)}` | {c.get('replace', 0)} | {c.get('delete', 0)} | "
+            f"| {_code(p.stack)} | {c.get('replace', 0)} | {c.get('delete', 0)} | "
             f"{c.get('update', 0)} | {c.get('create', 0)} | {c.get('same', 0)} | "
             f"{len(p.risks)} | {len(p.violations)} |"
         )
@@ -671,8 +898,11 @@ def render_comment(
     marker: str = MARKER,
 ) -> str:
     """The whole comment for all stacks, at the most detailed level that fits ``max_chars``."""
-    if max_chars >= GITHUB_COMMENT_LIMIT:
-        raise ValueError(f"max_chars must stay below GitHub's limit of {GITHUB_COMMENT_LIMIT}")
+    if not MIN_MAX_CHARS <= max_chars < GITHUB_COMMENT_LIMIT:
+        raise ValueError(
+            f"max_chars must be from {MIN_MAX_CHARS:,} to {GITHUB_COMMENT_LIMIT - 1:,} "
+            f"(below GitHub's limit of {GITHUB_COMMENT_LIMIT:,}), got {max_chars:,}"
+        )
     head = f"{marker}\n## Pulumi preview\n\n{_overview(previews)}\n"
     for detail in DETAIL_LEVELS:
         body = "\n".join(render_stack(p, detail) for p in previews)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 from delivery.preview import (
     GITHUB_COMMENT_LIMIT,
     MARKER,
+    ZERO_WIDTH_SPACE,
     PreviewFormatError,
     parse_preview,
     render_comment,
@@ -39,6 +41,13 @@ SECRET_MARKERS = (
     "4dabf18193072939515e22adb298388d",
     "1b47061264138c4ac30d75fd1eb44270",
 )
+
+
+def visible(markdown: str) -> str:
+    """Roughly the text a reader sees: escapes and entities undone, zero-width spaces gone."""
+    text = markdown.replace(ZERO_WIDTH_SPACE, "")
+    text = re.sub(r"\\([\\`*_\[\]|~$])", r"\1", text)
+    return html.unescape(text)
 
 
 def _section(comment: str, stack: str) -> str:
@@ -162,7 +171,8 @@ def test_protection_and_retain_on_delete_are_explained(dev_comment: str) -> None
 def test_diagnostics_keep_errors_and_warnings_only_and_mask_credentials(dev_comment: str) -> None:
     assert "Diagnostics (1 errors, 1 warnings)" in dev_comment
     assert "- error `appstack-dev`: preview failed" in dev_comment
-    assert "postgresql://appstack:***@127.0.0.1:5432/appstack; password=***" in dev_comment
+    shown = "postgresql://appstack:***@127.0.0.1:5432/appstack; password=***"
+    assert shown in visible(dev_comment)
     assert "host networking" not in dev_comment  # info lines are program output, not findings
 
 
