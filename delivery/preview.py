@@ -917,9 +917,9 @@ def render_comment(
     return fallback
 
 
-_STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+_STACK_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 def is_stack_name(name: str) -> bool:
     """Stack names as Pulumi accepts them (letters, digits, ``-``, ``_``, ``.``)."""
-    return bool(_STACK_NAME.match(name))
+    return bool(_STACK_NAME.fullmatch(name))

@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
+from delivery.preview import is_stack_name
 from delivery.redact import redact
 
 EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT = 0, 1, 2
@@ -100,11 +101,17 @@ def read_stack_outputs(stack: str, cwd: Path) -> dict[str, Any]:
 
 def read_outputs_file(path: Path) -> dict[str, Any]:
     """Stack outputs saved from ``pulumi stack output --json --show-secrets``."""
+    return _outputs_from_json(_read_text(path, "read"), str(path))
+
+
+def _read_text(path: Path, what: str) -> str:
+    """A UTF-8 file's text, or BadInput saying why it cannot be had."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror}") from None
-    return _outputs_from_json(text, str(path))
+        raise BadInput(f"cannot {what} {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{path} is not UTF-8 text (byte at offset {exc.start})") from None
 
 
 def _outputs_from_json(text: str, where: str) -> dict[str, Any]:
@@ -112,6 +119,8 @@ def _outputs_from_json(text: str, where: str) -> dict[str, Any]:
         outputs = json.loads(text)
     except json.JSONDecodeError as exc:
         raise BadInput(f"{where} are not JSON ({exc.msg})") from None
+    except RecursionError:
+        raise BadInput(f"{where} are nested too deeply") from None
     if not isinstance(outputs, dict):
         raise BadInput(f"{where} are not a JSON object")
     return outputs
@@ -274,6 +283,8 @@ def _load(text: str) -> dict[str, Any]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise BadInput(f"the config file is not valid YAML: {exc}") from None
+    except RecursionError:
+        raise BadInput("the config file is nested too deeply") from None
     if data is None:
         data = {}
     if not isinstance(data, dict) or not isinstance(data.get("config", {}), dict):
@@ -347,14 +358,15 @@ def promote(
     """
     if source == target:
         raise BadInput("--from and --to name the same stack")
+    # --to also names the file Pulumi.<to>.yaml: no path may hide in it.
+    bad_names = [name for name in (source, target) if not is_stack_name(name)]
+    if bad_names:
+        raise BadInput(f"not a stack name: {', '.join(map(repr, bad_names))}")
     expected = dict(expected or {})
     unknown = sorted(set(expected) - set(ROLE_CONFIG_KEYS))
     if unknown:
         raise BadInput(f"--image names unknown role(s): {', '.join(unknown)}")
-    try:
-        text = config_file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise BadInput(f"cannot read {config_file}: {exc.strerror}") from None
+    text = _read_text(config_file, "read")
     images = source_images(outputs, source)
     before = current_images(text)
     reasons = static_refusals(images, expected, source)
@@ -368,7 +380,10 @@ def promote(
     changes = [ImageChange(role, before[role], ref) for role, ref in ordered.items()]
     written = new_text != text and not dry_run
     if written:
-        config_file.write_text(new_text, encoding="utf-8")
+        try:
+            config_file.write_text(new_text, encoding="utf-8")
+        except OSError as exc:
+            raise BadInput(f"cannot write {config_file}: {exc.strerror}") from None
     return PromotionResult(config_file, changes, checks, written)
 
 

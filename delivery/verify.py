@@ -16,12 +16,20 @@ them) and checks the running platform they describe, one result per check:
 Every check catches its own errors and says why it failed. No detail ever holds a secret: the
 DSN, the cache URL, the object-store keys and the passwords inside the URLs are replaced by
 ``***`` before a result is returned, and :func:`delivery.redact.redact` runs after that.
+
+The outputs are data to check, not instructions: HTTP requests go only to ``http``/``https``
+URLs whose host is the stack's declared ``network.bindAddress`` (so a ``file://`` or foreign URL
+in the outputs is refused, not fetched), redirects are answers rather than followed, no proxy is
+used, and no response body is ever printed (only statuses, header verdicts and the names of the
+backend's failing health checks).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 import sys
 import urllib.error
 import urllib.request
@@ -39,7 +47,7 @@ from redis.retry import Retry
 
 from components.bucket import has_server_action, normalize_rule, read_live
 from components.object_store import lifecycle_rules
-from components.settings import Settings, parse_settings
+from components.settings import ENVIRONMENTS, Settings, parse_settings
 from delivery.promote import BadInput, read_outputs_file, read_stack_outputs
 from delivery.redact import MASK, redact
 from policies.program import stack_config
@@ -58,6 +66,11 @@ SCHEMA_REVISION_PATH = "/api/schema-revision"
 ANONYMOUS_PROBE_KEY = "appstack-verify-anonymous-probe"
 COMPARED_RULE_FIELDS = ("status", "prefix", "expiration_days", "noncurrent_version_expiration_days")
 """Lifecycle fields a live bucket reports back (MinIO keeps no per-bucket multipart abort)."""
+HTTP_SCHEMES = ("http", "https")
+_CHECK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+"""A health check name the backend reports, printed only when it has this shape."""
+_REVISION_ID = re.compile(r"[0-9A-Za-z_]{1,64}")
+MAX_TIMEOUT_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -187,22 +200,26 @@ def _database_revision(outputs: Mapping[str, Any], timeout: float) -> str:
     return revisions[0]
 
 
-def _backend_revision(outputs: Mapping[str, Any], timeout: float) -> tuple[str | None, str]:
+def _backend_revision(
+    outputs: Mapping[str, Any], timeout: float, host: str
+) -> tuple[str | None, str]:
     """(revision the backend reports, note); revision None when it could not say."""
     url = _text_field(outputs, "backend", "url").rstrip("/") + SCHEMA_REVISION_PATH
-    status, _headers, body = _http("GET", url, timeout)
+    status, _headers, body = _http("GET", url, timeout, host)
     if status == 404:
         return None, f"the backend has no {SCHEMA_REVISION_PATH}, so it was not asked"
     if status != 200:
         return None, f"the backend's {SCHEMA_REVISION_PATH} answered {status}, so it was not asked"
     try:
         revision = json.loads(body)["revision"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise CheckFailed(f"{SCHEMA_REVISION_PATH} answered 200 without a revision") from None
-    return (revision if isinstance(revision, str) else json.dumps(revision)), ""
+    if not isinstance(revision, str) or not _REVISION_ID.fullmatch(revision):
+        raise CheckFailed(f"{SCHEMA_REVISION_PATH} answered 200 with something not a revision id")
+    return revision, ""
 
 
-def check_schema(outputs: Mapping[str, Any], timeout: float) -> str:
+def check_schema(outputs: Mapping[str, Any], timeout: float, host: str) -> str:
     """The schema is at the head of the deployed backend's migrations.
 
     What "head" honestly means here: the migration job ran ``alembic upgrade head`` and then
@@ -223,7 +240,7 @@ def check_schema(outputs: Mapping[str, Any], timeout: float) -> str:
             f"{expected!r}: run the migrations (pulumi up) or find who changed alembic_version"
         )
     try:
-        reported, note = _backend_revision(outputs, timeout)
+        reported, note = _backend_revision(outputs, timeout, host)
     except OSError as error:
         reported, note = None, f"the backend could not be asked ({_describe(error)})"
     if reported is not None and reported != live:
@@ -346,23 +363,37 @@ def lifecycle_problems(
     return problems
 
 
-def _anonymous_problems(endpoint: str, bucket: str, timeout: float) -> list[str]:
+def _anonymous_problems(base: str, bucket: str, timeout: float, host: str) -> list[str]:
     """Anonymous (unsigned) listing and object GETs must both be refused with 403."""
-    base = endpoint if "://" in endpoint else f"http://{endpoint}"
     problems = []
     probes = {
-        "anonymous listing": f"{base}/{bucket}?list-type=2",
-        "anonymous object reads": f"{base}/{bucket}/{ANONYMOUS_PROBE_KEY}",
+        "anonymous listing": f"{base}/{quote(bucket)}?list-type=2",
+        "anonymous object reads": f"{base}/{quote(bucket)}/{ANONYMOUS_PROBE_KEY}",
     }
     for what, url in probes.items():
-        status, _headers, _body = _http("GET", url, timeout)
+        status, _headers, _body = _http("GET", url, timeout, host)
         if status != 403:
             problems.append(f"{what} not refused (HTTP {status}, expected 403)")
     return problems
 
 
+def _object_store_base(outputs: Mapping[str, Any], host: str) -> str:
+    """The object store's `scheme://host:port`, refused unless http(s) on the declared host."""
+    endpoint = _text_field(outputs, "objectStore", "endpoint")
+    base = endpoint if "://" in endpoint else f"http://{endpoint}"
+    _require_declared(base, host, what="objectStore.endpoint")
+    parts = urlsplit(base)
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise CheckFailed("objectStore.endpoint is not scheme://host:port")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def check_bucket(
-    outputs: Mapping[str, Any], declared: DeclaredBucket | None, role: str, timeout: float
+    outputs: Mapping[str, Any],
+    declared: DeclaredBucket | None,
+    role: str,
+    timeout: float,
+    host: str,
 ) -> str:
     """The bucket exists with its declared versioning and lifecycle, and is private."""
     exported = outputs.get("objectStore", {}).get("buckets") or {}
@@ -373,11 +404,11 @@ def check_bucket(
         raise CheckFailed(f"{declared.name!r} is declared but not in the stack outputs")
     if name != declared.name:
         raise CheckFailed(f"the stack exports {name!r}, the settings declare {declared.name!r}")
-    endpoint = _text_field(outputs, "objectStore", "endpoint")
+    base = _object_store_base(outputs, host)
     props = {
         "bucket_name": name,
-        "endpoint": endpoint.split("://", 1)[-1],
-        "secure": endpoint.startswith("https://"),
+        "endpoint": base.split("://", 1)[1],
+        "secure": base.startswith("https://"),
         "access_key": _text_field(outputs, "objectStore", "accessKey"),
         "secret_key": _text_field(outputs, "objectStore", "secretKey"),
     }
@@ -394,7 +425,7 @@ def check_bucket(
     problems += lifecycle_problems(declared.rules, live["lifecycle_rules"])
     if live["access"] != "private":
         problems.append(f"its bucket policy makes it {live['access']}, declared private")
-    problems += _anonymous_problems(endpoint, name, timeout)
+    problems += _anonymous_problems(base, name, timeout, host)
     if problems:
         raise CheckFailed(f"{name!r}: " + "; ".join(problems))
     kept = [_rule_text(rule) for rule in declared.rules if has_server_action(rule)]
@@ -409,13 +440,17 @@ def check_bucket(
 
 
 def bucket_checks(
-    outputs: Mapping[str, Any], timeout: float, settings: Settings | None = None
+    outputs: Mapping[str, Any], timeout: float, settings: Settings | str, host: str
 ) -> list[tuple[str, Check]]:
-    """One check per bucket role, declared or exported."""
-    exported = outputs.get("objectStore", {}).get("buckets")
+    """One check per bucket role, declared or exported (`settings` is why there are none when
+    it is a string)."""
+    store = outputs.get("objectStore")
+    exported = store.get("buckets") if isinstance(store, Mapping) else None
     exported = exported if isinstance(exported, Mapping) else {}
     try:
-        declared = declared_buckets(str(outputs.get("environment")), settings)
+        if isinstance(settings, str):
+            raise CheckFailed(settings)
+        declared = declared_buckets(settings.environment, settings)
     except Exception as error:
         reason = f"cannot derive the declared buckets of stack {outputs.get('environment')!r}: "
         failure = CheckFailed(reason + _describe(error))
@@ -426,7 +461,10 @@ def bucket_checks(
         return [(f"bucket {role}", fail) for role in exported or ["?"]]
     roles = [*declared, *(role for role in exported if role not in declared)]
     return [
-        (f"bucket {role}", partial(check_bucket, outputs, declared.get(role), role, timeout))
+        (
+            f"bucket {role}",
+            partial(check_bucket, outputs, declared.get(role), role, timeout, host),
+        )
         for role in roles
     ]
 
@@ -435,16 +473,48 @@ def bucket_checks(
 # Backend health and CORS
 
 
-def _http(
-    method: str, url: str, timeout: float, headers: Mapping[str, str] | None = None
-) -> tuple[int, Mapping[str, str], str]:
-    """(status, lower-cased headers, body) of one request; HTTP errors are answers too."""
-    request = urllib.request.Request(url, method=method, headers=dict(headers or {}))
+def _require_declared(url: str, host: str, what: str) -> None:
+    """Refuse a URL that is not http(s) to the declared host: outputs are data, not orders."""
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            status, raw_headers, body = response.status, response.headers, response.read()
-    except urllib.error.HTTPError as error:
-        status, raw_headers, body = error.code, error.headers, error.read()
+        parts = urlsplit(url)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise CheckFailed(f"{what} is not a valid URL; nothing was requested") from None
+    if parts.scheme not in HTTP_SCHEMES:
+        raise CheckFailed(
+            f"{what} has the scheme {parts.scheme or 'none'!r}: only http and https are "
+            "followed; nothing was requested"
+        )
+    if not host or hostname != host or parts.username or parts.password:
+        raise CheckFailed(
+            f"{what} points at {hostname or 'no host'!r}, not the stack's declared address "
+            f"{host or '?'!r} (network.bindAddress); nothing was requested"
+        )
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    """http and https only: no file/ftp/data handlers, no proxies, redirects not followed (a
+    redirect is the answer), HTTP errors returned as answers rather than raised."""
+    opener = urllib.request.OpenerDirector()
+    opener.add_handler(urllib.request.HTTPHandler())
+    opener.add_handler(urllib.request.HTTPSHandler())
+    return opener
+
+
+def _http(
+    method: str,
+    url: str,
+    timeout: float,
+    host: str,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[int, Mapping[str, str], str]:
+    """(status, lower-cased headers, body) of one request to the declared host; the body is for
+    parsing only, never for printing."""
+    _require_declared(url, host, what=url.split("?", 1)[0][:80])
+    request = urllib.request.Request(url, method=method, headers=dict(headers or {}))
+    with _opener().open(request, timeout=timeout) as response:
+        status, raw_headers, body = response.status, response.headers, response.read()
     lowered = {key.lower(): value for key, value in raw_headers.items()}
     return status, lowered, body.decode(errors="replace")
 
@@ -455,28 +525,33 @@ def _health_url(outputs: Mapping[str, Any]) -> str:
     return base + str(path)
 
 
-def check_health(outputs: Mapping[str, Any], timeout: float) -> str:
+def _failing_checks(body: str) -> str:
+    """The names of the failing checks in the backend's health document, if it is one."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return ""
+    failing = data.get("failing") if isinstance(data, dict) else None
+    if not isinstance(failing, list):
+        return ""
+    names = [name for name in failing if isinstance(name, str) and _CHECK_NAME.fullmatch(name)]
+    return "failing " + ", ".join(names) if names else ""
+
+
+def check_health(outputs: Mapping[str, Any], timeout: float, host: str) -> str:
     """The backend's health endpoint answers 200."""
     url = _health_url(outputs)
     try:
-        status, _headers, body = _http("GET", url, timeout)
+        status, _headers, body = _http("GET", url, timeout, host)
     except OSError as error:
         raise CheckFailed(f"{url} does not answer: {_describe(error)}") from None
     if status == 200:
         return f"{url} answered 200"
-    reason = " ".join(body.split())[:200]
-    try:
-        data = json.loads(body)
-        failing = data.get("failing") if isinstance(data, dict) else None
-        if isinstance(failing, list) and failing:
-            checks = data.get("checks") if isinstance(data.get("checks"), dict) else {}
-            reason = "failing " + "; ".join(f"{name} ({checks.get(name, '?')})" for name in failing)
-    except ValueError:
-        pass
-    raise CheckFailed(f"{url} answered {status}: {reason}")
+    failing = _failing_checks(body)
+    raise CheckFailed(f"{url} answered {status}" + (f": {failing}" if failing else ""))
 
 
-def check_cors(outputs: Mapping[str, Any], origin: str, timeout: float) -> str:
+def check_cors(outputs: Mapping[str, Any], origin: str, timeout: float, host: str) -> str:
     """A GET and a preflight OPTIONS from ``origin`` both carry access-control-allow-origin."""
     url = _health_url(outputs)
     requests = {
@@ -490,15 +565,14 @@ def check_cors(outputs: Mapping[str, Any], origin: str, timeout: float) -> str:
     for what, headers in requests.items():
         method = "GET" if what == "GET" else "OPTIONS"
         try:
-            status, got, body = _http(method, url, timeout, headers)
+            status, got, _body = _http(method, url, timeout, host, headers)
         except OSError as error:
             problems.append(f"{what} got no answer ({_describe(error)})")
             continue
         allowed = got.get("access-control-allow-origin")
         if allowed not in (origin, "*"):
             why = f"header is {allowed!r}" if allowed else "no access-control-allow-origin"
-            said = " ".join(body.split())[:80] if status >= 400 else ""
-            problems.append(f"{what} answered {status} with {why}" + (f" ({said})" if said else ""))
+            problems.append(f"{what} answered {status} with {why}")
         else:
             answers.append(f"{what} {status}" + (" (wildcard)" if allowed == "*" else ""))
     if problems:
@@ -506,7 +580,7 @@ def check_cors(outputs: Mapping[str, Any], origin: str, timeout: float) -> str:
     return f"{url} allows it: " + ", ".join(answers)
 
 
-def cors_checks(outputs: Mapping[str, Any], timeout: float) -> list[tuple[str, Check]]:
+def cors_checks(outputs: Mapping[str, Any], timeout: float, host: str) -> list[tuple[str, Check]]:
     """One check per configured origin."""
     origins = outputs.get("corsOrigins")
     if not isinstance(origins, list):
@@ -514,7 +588,8 @@ def cors_checks(outputs: Mapping[str, Any], timeout: float) -> list[tuple[str, C
     if not origins:
         return [("cors", lambda: "no origins are configured, none to check")]
     return [
-        (f"cors {origin}", partial(check_cors, outputs, str(origin), timeout)) for origin in origins
+        (f"cors {origin}", partial(check_cors, outputs, str(origin), timeout, host))
+        for origin in origins
     ]
 
 
@@ -549,15 +624,30 @@ def verify_stack(
     which is otherwise parsed from this checkout's ``Pulumi.<environment>.yaml``.
     """
     secrets = secret_values(outputs)
+    declared = _declared_settings(outputs, settings)
+    host = declared.network.bind_address if isinstance(declared, Settings) else ""
     checks: list[tuple[str, Check]] = [
         ("database", lambda: check_database(outputs, timeout)),
-        ("schema", lambda: check_schema(outputs, timeout)),
+        ("schema", lambda: check_schema(outputs, timeout, host)),
         ("redis", lambda: check_redis(outputs, timeout)),
-        *bucket_checks(outputs, timeout, settings),
-        ("health", lambda: check_health(outputs, timeout)),
-        *cors_checks(outputs, timeout),
+        *bucket_checks(outputs, timeout, declared, host),
+        ("health", lambda: check_health(outputs, timeout, host)),
+        *cors_checks(outputs, timeout, host),
     ]
     return [_run(name, check, secrets) for name, check in checks]
+
+
+def _declared_settings(outputs: Mapping[str, Any], settings: Settings | None) -> Settings | str:
+    """The stack's declared settings (from this checkout unless given), or why there are none."""
+    if settings is not None:
+        return settings
+    environment = outputs.get("environment")
+    if environment not in ENVIRONMENTS:
+        return f"the outputs' environment is not one of {', '.join(ENVIRONMENTS)}"
+    try:
+        return parse_settings(str(environment), stack_config(str(environment)))
+    except Exception as error:  # the settings error lists every problem
+        return _describe(error)
 
 
 def report(results: Sequence[CheckResult], stack: str, secrets: Sequence[str]) -> str:
@@ -578,7 +668,7 @@ def report(results: Sequence[CheckResult], stack: str, secrets: Sequence[str]) -
 
 def build_parser() -> argparse.ArgumentParser:
     """``python -m delivery verify`` arguments."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m delivery verify",
         description="Check the live platform of a deployed stack against its outputs and "
         "declared settings. Exit 0 all pass, 1 any check fails, 2 bad input.",
@@ -595,16 +685,42 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--cwd", type=Path, default=Path("."), help="the Pulumi project directory")
     parser.add_argument(
-        "--timeout", type=float, default=5.0, help="seconds per connection (default 5)"
+        "--timeout", type=_timeout, default=5.0, help="seconds per connection (default 5)"
     )
     return parser
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"expected more than 0 and at most {MAX_TIMEOUT_SECONDS:g} seconds, got {text!r}"
+        )
+    return value
+
+
+class _BadArguments(Exception):
+    """A command line verify cannot run with."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line as one line, without the usage."""
+
+    def error(self, message: str) -> Any:  # argparse's signature returns NoReturn
+        raise _BadArguments(f"verify: {message} (see --help)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Verify a stack, print one line per check and a summary; return the exit code."""
     try:
         args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    except SystemExit as exit_:
+    except _BadArguments as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except SystemExit as exit_:  # --help
         return exit_.code if isinstance(exit_.code, int) else EXIT_BAD_INPUT
     try:
         if args.stack:
@@ -614,6 +730,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         environment = outputs.get("environment")
         if not outputs or not isinstance(environment, str):
             raise BadInput("the outputs have no `environment`: is the stack deployed?")
+        if environment not in ENVIRONMENTS:
+            raise BadInput(f"the outputs' environment is not one of {', '.join(ENVIRONMENTS)}")
         if args.stack and environment != args.stack:
             raise BadInput(f"the outputs are of stack {environment!r}, not {args.stack!r}")
     except BadInput as error:

@@ -1,0 +1,208 @@
+"""verify treats the outputs as data: only http(s) to the declared host, no redirects followed,
+no response body printed, bad arguments and bad outputs exit 2 with one message.
+
+These run without the platform (its checks against real servers are in tests/real/test_verify.py);
+HTTP servers here are plain loopback servers started by the test.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.settings import parse_settings
+from delivery.preview import is_stack_name
+from delivery.promote import promote
+from delivery.verify import CheckFailed, check_cors, check_health, main, verify_stack
+from policies.program import stack_config
+from tests.realservers.process import free_port
+
+BODY_SECRET = "BODY-CONTENT-THAT-MUST-NOT-BE-PRINTED"
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    status: int
+    headers_out: dict[str, str]
+    body: bytes
+    seen: list[str]
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: _Server
+
+    def _answer(self) -> None:
+        self.server.seen.append(f"{self.command} {self.path}")
+        self.send_response(self.server.status)
+        for key, value in self.server.headers_out.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(self.server.body)))
+        self.end_headers()
+        self.wfile.write(self.server.body)
+
+    do_GET = _answer
+    do_OPTIONS = _answer
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def _serve() -> _Server:
+    httpd = _Server(("127.0.0.1", 0), _Handler)
+    httpd.status, httpd.headers_out, httpd.body, httpd.seen = 200, {}, b"", []
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
+@pytest.fixture
+def server() -> Iterator[_Server]:
+    httpd = _serve()
+    try:
+        yield httpd
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _outputs(backend_url: str, endpoint: str = "127.0.0.1:1") -> dict[str, Any]:
+    port = free_port()
+    return {
+        "environment": "dev",
+        "database": {"dsn": f"postgresql://appstack:pw@127.0.0.1:{port}/appstack"},
+        "cache": {"url": f"redis://:pw@127.0.0.1:{port}/0"},
+        "objectStore": {
+            "endpoint": endpoint,
+            "accessKey": "AK",
+            "secretKey": "SK",
+            "buckets": {"temp": "dev-appstack-temp"},
+        },
+        "backend": {"url": backend_url, "healthPath": "/health"},
+        "migration": {"revision": "0001"},
+        "corsOrigins": ["http://localhost:3000"],
+    }
+
+
+def _details(outputs: dict[str, Any]) -> dict[str, str]:
+    settings = parse_settings("dev", stack_config("dev"))
+    return {r.name: r.detail for r in verify_stack(outputs, timeout=1, settings=settings)}
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("file:///etc", "has the scheme 'file'"),
+        ("ftp://127.0.0.1", "has the scheme 'ftp'"),
+        ("data:text/plain,hello", "has the scheme 'data'"),
+        ("http://192.0.2.10:8000", "not the stack's declared address '127.0.0.1'"),
+        ("http://127.0.0.1:8000@192.0.2.10", "points at '192.0.2.10'"),
+        ("http://user:pw@127.0.0.1:8000", "not the stack's declared address"),
+        ("http://127.0.0.1:99999", "is not a valid URL"),
+    ],
+)
+def test_only_http_to_the_declared_host_is_requested(url: str, reason: str) -> None:
+    details = _details(_outputs(url, endpoint=url.split("://", 1)[-1]))
+    for check in ("health", "cors http://localhost:3000"):
+        assert reason in details[check] and "nothing was requested" in details[check]
+    assert "root:" not in json.dumps(details)
+
+
+def test_an_object_store_endpoint_elsewhere_is_not_contacted() -> None:
+    details = _details(_outputs("http://127.0.0.1:1", endpoint="file:///etc"))
+    assert "objectStore.endpoint has the scheme 'file'" in details["bucket temp"]
+
+
+def test_a_redirect_is_an_answer_not_followed(server: _Server) -> None:
+    target = _serve()
+    try:
+        server.status = 302
+        server.headers_out = {"Location": f"http://127.0.0.1:{target.server_address[1]}/x"}
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        with pytest.raises(CheckFailed, match=r"/health answered 302$"):
+            check_health(_outputs(url), 2, "127.0.0.1")
+        assert target.seen == []
+    finally:
+        target.shutdown()
+        target.server_close()
+
+
+def test_no_response_body_is_printed(server: _Server) -> None:
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    server.status = 503
+    server.body = json.dumps(
+        {"failing": ["redis", f"<img src=x> {BODY_SECRET}"], "checks": {"redis": BODY_SECRET}}
+    ).encode()
+    with pytest.raises(CheckFailed) as caught:
+        check_health(_outputs(url), 2, "127.0.0.1")
+    assert str(caught.value).endswith("/health answered 503: failing redis")
+    server.body = BODY_SECRET.encode()
+    with pytest.raises(CheckFailed) as caught:
+        check_health(_outputs(url), 2, "127.0.0.1")
+    assert BODY_SECRET not in str(caught.value)
+    server.status = 400
+    with pytest.raises(CheckFailed) as caught:
+        check_cors(_outputs(url), "http://localhost:3000", 2, "127.0.0.1")
+    assert BODY_SECRET not in str(caught.value)
+    assert "answered 400 with no access-control-allow-origin" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--outputs-file", "x", "--timeout", "nan"], "expected more than 0"),
+        (["--outputs-file", "x", "--timeout", "0"], "expected more than 0"),
+        (["--outputs-file", "x", "--timeout", "-3"], "expected more than 0"),
+        (["--outputs-file", "x", "--timeout", "inf"], "expected more than 0"),
+        (["--outputs-file", "x", "--timeout", "soon"], "expected a number of seconds"),
+        (["--outputs-file", "x", "--bogus"], "unrecognized arguments"),
+        ([], "one of the arguments --stack --outputs-file is required"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("verify: ") and message in err
+    assert len(err.strip().splitlines()) == 1 and "usage:" not in err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe{}", "is not UTF-8 text"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (json.dumps({"environment": "../../etc/x"}).encode(), "environment is not one of"),
+        (json.dumps({"environment": 7}).encode(), "is the stack deployed?"),
+    ],
+)
+def test_bad_outputs_exit_2(
+    content: bytes, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "outputs.json"
+    path.write_bytes(content)
+    assert main(["--outputs-file", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["../prod", "prod/x", "prod\n", "", "a b"])
+def test_promotion_refuses_a_stack_name_that_is_a_path(name: str, tmp_path: Path) -> None:
+    from delivery.promote import BadInput
+
+    assert not is_stack_name(name)
+    with pytest.raises(BadInput, match="not a stack name"):
+        promote("stage", name, {}, tmp_path / "Pulumi.prod.yaml")
+
+
+def test_promotion_reads_only_utf8_config(tmp_path: Path) -> None:
+    from delivery.promote import BadInput
+
+    config = tmp_path / "Pulumi.prod.yaml"
+    config.write_bytes(b"config:\n  appstack:x: \xff\n")
+    with pytest.raises(BadInput, match="is not UTF-8 text"):
+        promote("stage", "prod", {}, config)
