@@ -61,6 +61,12 @@ _IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 # percent-escapes, sub-delimiters, ":" and "@". No query, fragment, space or control character.
 _URL_PATH = re.compile(r"/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*")
 MAX_HEALTH_PATH = 1024
+_DNS_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_ORIGIN = re.compile(
+    rf"https?://(?:{_DNS_LABEL}(?:\.{_DNS_LABEL})*|\[[0-9a-f:.]+\])(?::[0-9]{{1,5}})?"
+)
+MAX_PREFIX_BYTES = 1024
+"""S3 object keys, and so lifecycle prefixes, are at most 1024 bytes of UTF-8."""
 
 # Go's time.Duration, as Docker stores health-check timings and pulumi-docker prints them back.
 _NANOSECONDS_PER_UNIT = {
@@ -395,7 +401,7 @@ class _Reader:
 
     def integer(self, obj: Mapping[str, Any], key: str, path: str, low: int, high: int) -> int:
         value = obj.get(key)
-        if isinstance(value, str) and re.fullmatch(r"-?\d+", value):
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             self.bad(path, f"an integer from {low} to {high}", value)
@@ -426,9 +432,9 @@ class _Reader:
         if (
             not isinstance(value, list)
             or not value
-            or not all(isinstance(part, str) and part for part in value)
+            or not all(isinstance(part, str) and part and "\x00" not in part for part in value)
         ):
-            self.bad(path, "a non-empty list of command arguments", value)
+            self.bad(path, "a non-empty list of non-empty command arguments", value)
             return ()
         return tuple(value)
 
@@ -530,18 +536,24 @@ def build_context_problem(value: Any, *, built: bool, root: Path = PROJECT_ROOT)
 
 
 def _origin_problem(origin: Any) -> str | None:
-    """Why a CORS origin is malformed, or None: scheme://host[:port], nothing else."""
+    """Why a CORS origin is malformed, or None: scheme://host[:port], nothing else.
+
+    Browsers send the Origin header in lower case and the backend compares it exactly, so an
+    origin with capitals would never match; a comma would split the CORS_ORIGINS list.
+    """
     if not isinstance(origin, str):
         return "not a string"
-    parts = urlsplit(origin)
+    try:
+        parts = urlsplit(origin)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return "bad port or host"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "needs http:// or https:// and a host"
     if parts.path not in ("",) or parts.query or parts.fragment or parts.username:
         return "an origin has no path, query, fragment or credentials"
-    try:
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        return "bad port"
+    if not _ORIGIN.fullmatch(origin):
+        return "scheme://host[:port] in lower case, the host a DNS name or an IP address"
     return None
 
 
@@ -607,7 +619,7 @@ def parse_settings(stack: str, raw_values: Mapping[str, Any]) -> Settings:
         force_destroy=read.boolean(os_raw, "forceDestroy", "objectStore.forceDestroy"),
         health_command=(
             read.argv(os_raw, "healthCommand", "objectStore.healthCommand")
-            if os_raw.get("healthCommand")
+            if os_raw.get("healthCommand") not in (None, [])
             else ()
         ),
     )
@@ -760,8 +772,8 @@ def _read_buckets(read: _Reader, raw: Any, stack: str, project: Any) -> tuple[Bu
             for problem in bucket_name_problems(name):
                 read.bad(f"{path}.role", f"a role that makes a valid bucket name ({problem})", name)
         prefix = item.get("prefix", "")
-        if not isinstance(prefix, str):
-            read.bad(f"{path}.prefix", "a string", prefix)
+        if not isinstance(prefix, str) or len(prefix.encode("utf-8", "replace")) > MAX_PREFIX_BYTES:
+            read.bad(f"{path}.prefix", f"a string of at most {MAX_PREFIX_BYTES} bytes", prefix)
             prefix = ""
         expiration = read.optional_days(item, "expirationDays", f"{path}.expirationDays")
         if role == TEMP_ROLE:

@@ -333,3 +333,49 @@ def test_another_bucket_may_expire_under_a_prefix() -> None:
     buckets = [{"role": "assets", "expirationDays": 30, "prefix": "previews/"}]
     settings = parse_settings("dev", dev(objectStore={"buckets": buckets}))
     assert settings.object_store.buckets[0].prefix == "previews/"
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://App.example.com",
+        "http://a.example.com,http://evil.example",
+        "http://exa mple.com",
+        "http://a..example.com",
+        "https://app.example.com:99999",
+        "https://app.example.com/",
+        "https://app.example.com\n",
+        "https://-app.example.com",
+    ],
+)
+def test_an_origin_that_would_never_match_or_split_the_list_is_refused(origin: str) -> None:
+    with pytest.raises(SettingsError, match=r"appstack:backend\.corsOrigins\[0\]: expected an"):
+        parse_settings("dev", dev(backend={"corsOrigins": [origin]}))
+
+
+@pytest.mark.parametrize(
+    "origin", ["http://localhost:3000", "https://app.example.com", "http://127.0.0.1:5173"]
+)
+def test_an_origin_as_browsers_send_it_is_accepted(origin: str) -> None:
+    settings = parse_settings("dev", dev(backend={"corsOrigins": [origin]}))
+    assert settings.backend.cors_origins == (origin,)
+
+
+@pytest.mark.parametrize(
+    ("changes", "pattern"),
+    [
+        ({"cache": {"port": "٦٣٧٩"}}, r"appstack:cache\.port: expected an integer"),
+        ({"objectStore": {"healthCommand": False}}, r"objectStore\.healthCommand: expected a non"),
+        ({"objectStore": {"healthCommand": ""}}, r"objectStore\.healthCommand: expected a non"),
+        ({"backend": {"migrationCommand": ["alembic", "up\x00"]}}, r"migrationCommand: expected"),
+        (
+            {"objectStore": {"buckets": [{"role": "assets", "prefix": "p" * 1025}]}},
+            r"buckets\[0\]\.prefix: expected a string of at most 1024 bytes",
+        ),
+    ],
+)
+def test_more_values_that_would_fail_later_are_refused_now(
+    changes: dict[str, Any], pattern: str
+) -> None:
+    with pytest.raises(SettingsError, match=pattern):
+        parse_settings("dev", dev(**changes))
