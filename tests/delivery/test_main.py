@@ -39,3 +39,21 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert done.value.code == 0
     out = capsys.readouterr().out
     assert all(command in out for command in ("render-preview", "promote", "verify"))
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "python -m delivery: the following arguments are required: command"),
+        (["bogus"], "invalid choice: 'bogus'"),
+        (["promote"], "python -m delivery promote: the following arguments are required"),
+        (["render-preview", "--max-chars", "x"], "--max-chars: expected a whole number"),
+    ],
+)
+def test_a_bad_command_line_is_exit_2_and_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "usage:" not in err
+    assert len(err.strip().splitlines()) == 1

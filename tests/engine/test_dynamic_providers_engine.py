@@ -5,12 +5,14 @@ temporary project (tests/engine/project/__main__.py) on a local file backend wit
 secrets provider. The dynamic providers run in the engine's own provider plugin process, so this
 proves what the provider-level tests in tests/real cannot: the providers pickle and unpickle
 through the engine, secrets stay encrypted in the state and out of the CLI output, drift made by
-hand shows in `preview` and is repaired by `up`, a database without pgvector stops `up` with a
-clear message, and `destroy` never drops the extension.
+hand shows in `preview` and is repaired by `up`, a new MinIO endpoint updates the bucket in place,
+a database without pgvector stops `up` with a clear message, and `destroy` never drops the
+extension.
 """
 
 from __future__ import annotations
 
+import io
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -168,6 +170,22 @@ def test_up_preview_drift_destroy_under_the_real_engine(
         if path.is_file():
             _assert_no_plaintext(str(path), path.read_text(errors="replace"), secret_values)
     _assert_no_plaintext("the CLI output", project.transcript(), secret_values)
+
+    # The MinIO endpoint changes (as a new port or bind address would make it): the same bucket
+    # is updated in place through the new endpoint, its objects kept. As a replacement, `up`
+    # created the bucket again before deleting the old one and failed with "already exists".
+    client.put_object(bucket, "keep.txt", io.BytesIO(b"kept"), 4)
+    host, _, port = minio_server.endpoint.rpartition(":")
+    assert host == "127.0.0.1", minio_server.endpoint
+    moved = f"localhost:{port}"
+    project.run("config", "set", "--stack", STACK, "minio_endpoint", moved)
+    planned = project.run("preview", "--diff", "--stack", STACK)
+    assert "1 to update" in planned.output and "replace" not in planned.output, planned.output
+    project.run("up", "--yes", "--stack", STACK)
+    assert client.get_object(bucket, "keep.txt").read() == b"kept"
+    assert _resource(project.state(STACK), "Bucket")["outputs"]["endpoint"] == moved
+    project.run("preview", "--expect-no-changes", "--stack", STACK)
+    client.remove_object(bucket, "keep.txt")
 
     # destroy removes the (empty) bucket but never drops the extension.
     project.run("destroy", "--yes", "--stack", STACK)
