@@ -191,7 +191,7 @@ build_minio() {
   local binary="$cache_dir/minio-$MINIO_RELEASE/minio" context
   wait_for_file "$binary" "the MinIO binary (toolchain/build-minio.sh)"
   context="$(fresh_context minio)"
-  cp "$images_dir/minio/entrypoint.sh" "$images_dir/minio/healthcheck.sh" "$context/"
+  cp "$images_dir/minio/entrypoint.sh" "$images_dir/minio/healthcheck.sh" "$images_dir/minio/mc" "$context/"
   cp "$binary" "$context/minio"
   docker_build "$MINIO_TAG" "$context" "$images_dir/minio/Dockerfile" "BASE_IMAGE=$BASE_TAG"
 }

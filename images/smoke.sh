@@ -9,7 +9,7 @@
 #   pgvector image   accepts the generated password, refuses a wrong one, CREATE EXTENSION vector works
 #   plain postgres   starts and is healthy, but CREATE EXTENSION vector fails ("not available")
 #   redis            PING answers PONG with the password and NOAUTH without it
-#   minio            /minio/health/live and /minio/health/ready answer 200
+#   minio            /minio/health/live and /minio/health/ready answer 200; `mc ready local` too
 #   backend          wired to the three, with its bucket created, /health answers 200
 # Every container must also reach Docker's "healthy" through the image's own HEALTHCHECK.
 set -euo pipefail
@@ -179,6 +179,12 @@ EOF
     pass "minio: health endpoints answer 200"
   else
     fail "minio: health endpoints"
+  fi
+  # appstack's default health check, as the official image answers it.
+  if docker exec -e "MC_HOST_local=http://$user:$password@127.0.0.1:$port" "$name" mc ready local; then
+    pass "minio: 'mc ready local' answers"
+  else
+    fail "minio: 'mc ready local'"
   fi
 }
 
