@@ -182,7 +182,9 @@ def bucket_name_problems(name: str) -> list[str]:
 
 
 def _is_unknown(value: Any) -> bool:
-    return isinstance(value, str) and value == UNKNOWN
+    from pulumi.output import Unknown
+
+    return isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN)
 
 
 def _is_positive_int(value: Any) -> bool:

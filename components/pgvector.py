@@ -231,8 +231,14 @@ def _inputs(props: dict[str, Any]) -> dict[str, Any]:
     return {key: props.get(key) for key in INPUT_KEYS}
 
 
+def _is_unknown(value: Any) -> bool:
+    from pulumi.output import Unknown
+
+    return isinstance(value, Unknown) or value == UNKNOWN
+
+
 def _has_unknowns(props: dict[str, Any]) -> bool:
-    return any(props.get(key) == UNKNOWN for key in CONNECTION_KEYS)
+    return any(_is_unknown(props.get(key)) for key in CONNECTION_KEYS)
 
 
 class PgvectorExtensionProvider(dynamic.ResourceProvider):
@@ -245,11 +251,11 @@ class PgvectorExtensionProvider(dynamic.ResourceProvider):
         failures: list[dynamic.CheckFailure] = []
 
         def known(key: str) -> bool:
-            return news.get(key) is not None and news.get(key) != UNKNOWN
+            return news.get(key) is not None and not _is_unknown(news.get(key))
 
         for key in ("host", "database", "user", "image"):
             value = news.get(key)
-            if value == UNKNOWN:
+            if _is_unknown(value):
                 continue
             if not isinstance(value, str) or not value.strip():
                 failures.append(dynamic.CheckFailure(key, f"{key} must be a non-empty string"))

@@ -158,6 +158,16 @@ def test_unknown_values_are_not_judged_at_preview() -> None:
     assert failures(valid_inputs(endpoint=UNKNOWN, bucket_name=UNKNOWN, versioning=UNKNOWN)) == []
 
 
+def test_unknowns_as_the_engine_sends_them_are_not_judged_at_preview() -> None:
+    """At the preview of a new stack the generated keys are unknown; this SDK's dynamic-provider
+    server hands `check` pulumi.output.Unknown objects, not the wire's string sentinel."""
+    unknown = pulumi.output.UNKNOWN
+    inputs = valid_inputs(access_key=unknown, secret_key=unknown, endpoint=unknown)
+    assert failures(inputs) == []
+    olds = BucketProvider().check({}, valid_inputs()).inputs
+    assert BucketProvider().diff("id", olds, {**olds, "secret_key": unknown}).changes is not False
+
+
 def test_diff_replaces_on_a_new_name_without_a_server() -> None:
     olds = BucketProvider().check({}, valid_inputs()).inputs
     result = BucketProvider().diff("id", olds, {**olds, "bucket_name": "dev-sparklio-backups2"})
