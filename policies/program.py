@@ -35,6 +35,7 @@ NAMESPACE = "appstack"
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
 UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 @dataclass
@@ -59,7 +60,8 @@ class RecordedResource:
         """The type token of the parent, read off its URN ('' for the stack's children)."""
         if not self.parent_urn:
             return ""
-        return self.parent_urn.split("::")[2].split("$")[-1]
+        parent = self.parent_urn.split("::")[2].split("$")[-1]
+        return "" if parent == STACK_TYPE else parent
 
 
 @dataclass
@@ -192,15 +194,29 @@ class _RecordingMonitor(mocks.MockMonitor):
         with _closed_thread_loop():
             return super().ReadResource(request)
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """The URN the engine gives: the parent's whole type chain, the root stack left out.
+
+        (The SDK's mock keeps only the parent's last type and includes the stack's, so its
+        URNs differ from the engine's for every grandchild of the stack.)
+        """
+        if parent:
+            chain = parent.split("::")[2]
+            if chain != STACK_TYPE:
+                type_ = f"{chain}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
     def RegisterResource(self, request: Any) -> Any:
         with _closed_thread_loop():
             response = super().RegisterResource(request)
-        if request.type == "pulumi:pulumi:Stack":
+        if request.type == STACK_TYPE:
             return response
         raw = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
         inputs: dict[str, Any] = {}
         secret: set[str] = set()
         for key, value in raw.items():
+            if key.startswith("__"):
+                continue  # the engine's own (`__provider`, `__defaults`): no policy sees them
             inputs[key], is_secret = _decode(value)
             if is_secret:
                 secret.add(key)
