@@ -1,38 +1,59 @@
 #!/usr/bin/env bash
-# Builds appstack's Pulumi toolchain from Go sources fetched through the Go module proxy and caches
-# it under ${APPSTACK_CACHE:-$HOME/.cache/appstack}, keyed by the versions in toolchain/versions.env.
+# Builds appstack's Pulumi toolchain from Go sources and caches it under
+# ${APPSTACK_CACHE:-$HOME/.cache/appstack}, keyed by the versions in toolchain/versions.env.
 # A rerun reuses the cache and takes seconds. Nothing is written into the repository.
+#
+#   toolchain/build.sh [all|engine|providers]
+#     engine     the CLI and Pulumi's Python language host (enough for programs of dynamic resources)
+#     providers  the three provider plugins (needs the CLI, to install them)
+#     all        both, then MinIO (default)
 #
 # Pieces (each timed):
 #   pulumi-<v>/bin/pulumi                          the CLI, from github.com/pulumi/pulumi/pkg/v3
-#   pulumi-<v>/bin/pulumi-language-python          appstack's language host (toolchain/language-python)
+#   pulumi-<v>/bin/pulumi-language-python          Pulumi's own Python language host, from the
+#                                                  vendored sdk/python/cmd/pulumi-language-python
 #   pulumi-<v>/bin/pulumi-language-python-exec     the program runner script from the sdk/v3 module
 #   pulumi-<v>/bin/pulumi-resource-pulumi-python   the dynamic-provider runner script from sdk/v3
-#   pulumi-home/plugins/resource-<name>-v<v>/      one provider plugin per pinned PULUMI_<NAME>_VERSION
-# The CLI version is PULUMI_CLI_VERSION when versions.env sets it, else PULUMI_VERSION: the proxy
-# refuses pkg/v3 at some releases, so the CLI may have to lag the pip package.
+#   pulumi-home/plugins/resource-<name>-v<v>/      one provider plugin per pinned PULUMI_<NAME>_VERSION,
+#                                                  built from a vendored source tree + the module proxy
+#
+# Sources: the Go module proxy (the one configured, never version control) and, for the trees the
+# proxy refuses, the checked tarballs in the vendor directory: $APPSTACK_VENDOR, else the first
+# `shared/vendor` found beside the checkout or one of its parents. Each tarball is verified against
+# the vendor's MANIFEST.sha256 before use. A missing tarball or a refused module stops the build
+# with a message naming it.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
 # shellcheck source=versions.env
 source "$here/versions.env"
 cache=${APPSTACK_CACHE:-$HOME/.cache/appstack}
 cli_version=${PULUMI_CLI_VERSION:-$PULUMI_VERSION}
 
 export GOTOOLCHAIN=local
-export GOFLAGS=-mod=mod
+export GOFLAGS="-mod=mod -buildvcs=false -trimpath"
 export GOMODCACHE=$cache/go/mod
 export GOCACHE=$cache/go/build
+export CGO_ENABLED=0
+# The checksum database is unreachable here; every module is still verified against the go.sum of
+# the tree that requires it.
+export GOSUMDB=off
 # Only the module proxy, as configured: no fallback to version control, which is unreachable here.
 GOPROXY=$(go env GOPROXY)
-export GOPROXY=${GOPROXY%%,*}
+GOPROXY=${GOPROXY%%,*}
+GOPROXY=${GOPROXY%%|*}
+export GOPROXY
 
 bin=$cache/pulumi-$cli_version/bin
 pulumi_home=$cache/pulumi-home
 mkdir -p "$cache" "$GOMODCACHE" "$GOCACHE"
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+die() {
+  log "ERROR: $*"
+  exit 1
+}
 
 # timed NAME CMD...: runs CMD and prints how long it took.
 timed() {
@@ -45,18 +66,18 @@ timed() {
 # moddir MODULE@VERSION: downloads a module through the proxy and prints its directory.
 moddir() {
   local json dir
-  json=$(go mod download -json "$1") || true
+  json=$(go mod download -json "$1" 2>&1) || true
   dir=$(sed -n 's/^\t"Dir": "\(.*\)",$/\1/p' <<<"$json")
   if [[ -z $dir ]]; then
-    log "go mod download $1 failed:"
+    log "the Go module proxy ($GOPROXY) did not serve $1:"
     printf '%s\n' "$json" >&2
     return 1
   fi
   printf '%s\n' "$dir"
 }
 
-# Scratch space for copies of modules, removed on exit. Module-cache copies are read-only, so they
-# are made writable before removal.
+# Scratch space for copies of modules and extracted trees, removed on exit. Module-cache copies
+# are read-only, so they are made writable before removal.
 work=$(mktemp -d "${TMPDIR:-/tmp}/appstack-toolchain.XXXXXX")
 trap 'chmod -R u+w "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
 # scratch NAME: a fresh empty directory under $work.
@@ -66,91 +87,156 @@ scratch() {
   printf '%s\n' "$work/$1"
 }
 
-# sdk_layout: pkg/ and sdk/ side by side, so pkg's `replace sdk/v3 => ../sdk` resolves.
+# vendor_dir: where the vendored source tarballs are (see the header).
+vendor_dir() {
+  if [[ -n ${APPSTACK_VENDOR:-} ]]; then
+    [[ -f $APPSTACK_VENDOR/MANIFEST.sha256 ]] ||
+      die "APPSTACK_VENDOR=$APPSTACK_VENDOR has no MANIFEST.sha256"
+    printf '%s\n' "$APPSTACK_VENDOR"
+    return
+  fi
+  local dir=$repo
+  while [[ $dir != / ]]; do
+    dir=$(dirname "$dir")
+    if [[ -f $dir/shared/vendor/MANIFEST.sha256 ]]; then
+      printf '%s\n' "$dir/shared/vendor"
+      return
+    fi
+  done
+  die "no vendor directory: set APPSTACK_VENDOR to the directory holding the vendored source tarballs and MANIFEST.sha256 (shared/vendor beside the checkout)"
+}
+
+# vendored TARBALL DEST: extracts one vendored tree into DEST after checking its sha256.
+vendored() {
+  local name=$1 dest=$2 dir want got
+  dir=$(vendor_dir)
+  [[ -f $dir/$name ]] || die "vendored source $name is missing from $dir (needed to build it; see toolchain/README.md)"
+  want=$(awk -v f="$name" '$2 == f { print $1 }' "$dir/MANIFEST.sha256")
+  [[ -n $want ]] || die "$name is not listed in $dir/MANIFEST.sha256"
+  got=$(sha256sum "$dir/$name" | cut -d' ' -f1)
+  [[ $got == "$want" ]] || die "$dir/$name: sha256 $got does not match MANIFEST.sha256 ($want)"
+  mkdir -p "$dest"
+  tar -xzf "$dir/$name" -C "$dest"
+}
+
+# sdk_layout NAME: pkg/ and sdk/ side by side, so pkg's `replace sdk/v3 => ../sdk` resolves.
 sdk_layout() {
   local s pkg sdk
-  s=$(scratch cli)
+  s=$(scratch "$1")
   pkg=$(moddir "github.com/pulumi/pulumi/pkg/v3@v$cli_version") ||
     die "the Go module proxy does not serve github.com/pulumi/pulumi/pkg/v3@v$cli_version; set PULUMI_CLI_VERSION in versions.env to a release it serves"
-  sdk=$(moddir "github.com/pulumi/pulumi/sdk/v3@v$cli_version")
+  sdk=$(moddir "github.com/pulumi/pulumi/sdk/v3@v$cli_version") ||
+    die "the Go module proxy does not serve github.com/pulumi/pulumi/sdk/v3@v$cli_version"
   cp -r "$pkg" "$s/pkg"
   cp -r "$sdk" "$s/sdk"
   chmod -R u+w "$s"
   printf '%s\n' "$s"
 }
 
+version_ldflag="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$cli_version"
+
 build_cli() {
   local s
-  s=$(sdk_layout)
-  (cd "$s/pkg" && go build -trimpath -o "$bin/pulumi.tmp" \
-    -ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$cli_version" ./cmd/pulumi)
+  s=$(sdk_layout cli)
+  (cd "$s/pkg" && go build -o "$bin/pulumi.tmp" -ldflags "$version_ldflag" ./cmd/pulumi)
   mv "$bin/pulumi.tmp" "$bin/pulumi"
   [[ $("$bin/pulumi" version) == "v$cli_version" ]] || die "built pulumi does not report v$cli_version"
 }
 
-# The language host is appstack's own module; its cache stamp is the hash of its sources, so an
-# edit rebuilds it. It is built against the same sdk/v3 as the CLI.
-langhost_stamp() {
-  (cd "$here/language-python" && cat go.mod go.sum ./*.go | sha256sum | cut -c1-16)
-}
+# Pulumi's own Python language host: its module is refused by the proxy, so its three files come
+# from the vendored tree of the CLI's release, extracted over the pkg/sdk layout its go.mod's
+# replace lines expect (pkg => ../../../../pkg, sdk => ../../..).
+langhost_tarball="pulumi+pulumi@v$cli_version.tar.gz"
 
 build_language_host() {
   local s sdk
-  s=$(scratch language-python)
-  cp -r "$here/language-python/." "$s/"
-  (cd "$s" && go mod edit -require="github.com/pulumi/pulumi/sdk/v3@v$cli_version" &&
-    go build -trimpath -o "$bin/pulumi-language-python.tmp" -ldflags "-X main.version=$cli_version" .)
+  s=$(sdk_layout language-python)
+  vendored "$langhost_tarball" "$s"
+  (cd "$s/sdk/python/cmd/pulumi-language-python" &&
+    go build -o "$bin/pulumi-language-python.tmp" -ldflags "$version_ldflag" .)
   mv "$bin/pulumi-language-python.tmp" "$bin/pulumi-language-python"
   sdk=$(moddir "github.com/pulumi/pulumi/sdk/v3@v$cli_version")
   install -m 0755 "$sdk/python/cmd/pulumi-language-python-exec" "$bin/pulumi-language-python-exec"
   install -m 0755 "$sdk/python/dist/pulumi-resource-pulumi-python" "$bin/pulumi-resource-pulumi-python"
-  langhost_stamp >"$bin/.language-python.stamp"
+  printf '%s\n' "$langhost_tarball" >"$bin/.language-python.source"
 }
 
-# Provider plugins: one per PULUMI_<NAME>_VERSION pinned in versions.env. Each must be built from
-# its provider module; the proxy must serve that module for this to work.
-provider_module() {
-  case $1 in
-    command) printf 'github.com/pulumi/pulumi-command/provider' ;;
-    random) printf 'github.com/pulumi/pulumi-random/provider/v4' ;;
-    docker) printf 'github.com/pulumi/pulumi-docker/provider/v5' ;;
-    *) die "unknown provider $1" ;;
+# Provider plugins: one per PULUMI_<NAME>_VERSION pinned in versions.env, each from the vendored
+# tree of that exact release (random: a tree labelled with the release, see toolchain/README.md).
+provider_tarballs() {
+  case $1@$2 in
+    docker@5.1.0) printf '%s\n' "pulumi+pulumi-docker@v5.1.0.tar.gz" \
+      "kreuzwerker+terraform-provider-docker@5074970c71ce6cc393c74942d5d628943834beb9.tar.gz" ;;
+    command@1.2.1) printf '%s\n' "pulumi+pulumi-command@v1.2.1.tar.gz" ;;
+    random@4.21.1) printf '%s\n' "pulumi+pulumi-random@f64d8726a4f5edf2c675e03a53cdf740fb542f47.tar.gz" ;;
+    *) die "no vendored source is known for provider $1 $2: pin PULUMI_${1^^}_VERSION (and the pip package) to a release listed in toolchain/build.sh" ;;
   esac
 }
 
 build_provider() {
-  local name=$1 version=$2 module
-  module=$(provider_module "$name")
-  if ! moddir "$module@v$version" >/dev/null; then
-    die "provider $name $version cannot be built: the Go module proxy does not serve $module@v$version (it refuses every version of it, pseudo-versions included). Unpin PULUMI_${name^^}_VERSION and drop the pip package, or provide the plugin another way."
-  fi
-  die "provider $name: $module@v$version is reachable now, but no build recipe was verified for it; see toolchain/README.md"
+  local name=$1 version=$2 root out tarballs
+  root=$(scratch "provider-$name")
+  out=$root/pulumi-resource-$name
+  mapfile -t tarballs < <(provider_tarballs "$name" "$version")
+  vendored "${tarballs[0]}" "$root"
+  case $name in
+    docker)
+      # The bridged Terraform provider lives in upstream/ (a git submodule upstream); the
+      # pulumi-docker tree carries the patches to apply to it, in order.
+      vendored "${tarballs[1]}" "$root/upstream"
+      local patch
+      for patch in "$root"/patches/*.patch; do
+        (cd "$root/upstream" && GIT_CEILING_DIRECTORIES="$root" git apply --allow-empty "$patch") ||
+          die "patch $(basename "$patch") does not apply to the vendored terraform-provider-docker"
+      done
+      # schema-embed.json is generated at build time from the committed schema.json.
+      (cd "$root/provider/cmd/pulumi-resource-docker" && VERSION=$version go generate ./main.go) ||
+        die "generating pulumi-docker's schema-embed.json failed (a module refused by the proxy is named above)"
+      (cd "$root/provider" && go build -tags no_compose -o "$out" \
+        -ldflags "-s -w -X github.com/pulumi/pulumi-docker/provider/v5/pkg/version.Version=$version" \
+        ./cmd/pulumi-resource-docker)
+      ;;
+    random)
+      (cd "$root/provider/cmd/pulumi-resource-random" && VERSION=$version go generate ./main.go) ||
+        die "generating pulumi-random's schema-embed.json failed (a module refused by the proxy is named above)"
+      (cd "$root/provider" && go build -o "$out" \
+        -ldflags "-s -w -X github.com/pulumi/pulumi-random/provider/v4/pkg/version.Version=$version" \
+        ./cmd/pulumi-resource-random)
+      ;;
+    command)
+      # Its main strips a leading "v", as upstream's release build passes the tag.
+      (cd "$root/provider" && go build -o "$out" \
+        -ldflags "-s -w -X github.com/pulumi/pulumi-command/provider/pkg/version.Version=v$version" \
+        ./cmd/pulumi-resource-command)
+      ;;
+  esac
+  [[ -x $out ]] || die "provider $name $version: go build produced no binary (see the errors above)"
+  PULUMI_HOME=$pulumi_home "$bin/pulumi" plugin install resource "$name" "$version" --file "$out" \
+    --non-interactive >&2
+  plugin_installed "$name" "$version" || die "provider $name $version did not land in $pulumi_home/plugins"
 }
 
 plugin_installed() {
   [[ -x $pulumi_home/plugins/resource-$1-v$2/pulumi-resource-$1 ]]
 }
 
-main() {
-  local total=$SECONDS name var version
+build_engine() {
   mkdir -p "$bin"
   if [[ -x $bin/pulumi ]]; then
     log "pulumi v$cli_version: cached"
   else
     timed "pulumi v$cli_version (CLI)" build_cli
   fi
-  if [[ -x $bin/pulumi-language-python && $(cat "$bin/.language-python.stamp" 2>/dev/null) == "$(langhost_stamp)" ]]; then
-    log "pulumi-language-python: cached"
+  if [[ -x $bin/pulumi-language-python && $(cat "$bin/.language-python.source" 2>/dev/null) == "$langhost_tarball" ]]; then
+    log "pulumi-language-python v$cli_version: cached"
   else
-    timed "pulumi-language-python" build_language_host
+    timed "pulumi-language-python v$cli_version" build_language_host
   fi
+}
 
-  # `build.sh engine` stops after the CLI and language host: enough for programs whose resources
-  # are all dynamic (tests/engine), while the provider plugins cannot be built here.
-  if [[ ${1:-all} == engine ]]; then
-    log "engine built in $((SECONDS - total))s (providers skipped); source toolchain/env.sh to use it"
-    return 0
-  fi
+build_providers() {
+  local name var version
+  [[ -x $bin/pulumi ]] || die "the CLI is not built: run toolchain/build.sh engine first"
   for name in command random docker; do
     var=PULUMI_${name^^}_VERSION
     version=${!var:-}
@@ -161,11 +247,21 @@ main() {
       timed "provider $name $version" build_provider "$name" "$version"
     fi
   done
+}
 
-  if [[ -x $here/build-minio.sh ]]; then
-    timed "minio" "$here/build-minio.sh"
-  fi
-  log "done in $((SECONDS - total))s; source toolchain/env.sh to use it"
+main() {
+  local total=$SECONDS target=${1:-all}
+  case $target in
+    engine) build_engine ;;
+    providers) build_providers ;;
+    all)
+      build_engine
+      build_providers
+      timed "minio" "$here/build-minio.sh" >/dev/null
+      ;;
+    *) die "unknown target '$target' (expected all, engine or providers)" ;;
+  esac
+  log "$target done in $((SECONDS - total))s; source toolchain/env.sh to use it"
 }
 
 main "$@"

@@ -118,7 +118,10 @@ PolicyPack(
 )
 EOF
 
-plugins_before=$(ls "$PULUMI_HOME/plugins" 2>/dev/null || true)
+# The installed plugins: one directory each (the engine touches <plugin>.lastused files beside
+# them on every use, which is not an acquisition).
+installed_plugins() { find "$PULUMI_HOME/plugins" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' 2>/dev/null | sort; }
+plugins_before=$(installed_plugins)
 out=$tmp/out.txt
 run() {
   step "pulumi $*"
@@ -160,6 +163,6 @@ grep -q 'appstack-smoke: Echo text must not be hi' "$out" || {
 
 run destroy --yes
 run stack rm dev --yes
-[[ $(ls "$PULUMI_HOME/plugins" 2>/dev/null || true) == "$plugins_before" ]] ||
+[[ $(installed_plugins) == "$plugins_before" ]] ||
   fail "PULUMI_HOME/plugins changed during the smoke test: a plugin was acquired"
 step "OK: pulumi v$cli_version, Python language host, dynamic provider, policy pack${SMOKE_PROVIDERS:+, providers: $SMOKE_PROVIDERS}"
