@@ -11,7 +11,7 @@ PULUMI ?= pulumi
 PASSPHRASE_FILE := $(STATE_DIR)/passphrase
 WITH_PASSPHRASE := if [ -z "$${PULUMI_CONFIG_PASSPHRASE:-}" ]; then export PULUMI_CONFIG_PASSPHRASE_FILE=$(PASSPHRASE_FILE); fi;
 
-.PHONY: venv up preview destroy test test-fast check verify lint bench system minio engine toolchain images clean
+.PHONY: venv up preview destroy test test-fast e2e check verify lint bench system minio engine toolchain images clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt app/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,13 +24,16 @@ $(PASSPHRASE_FILE):
 	mkdir -p $(STATE_DIR)
 	umask 077 && $(PY) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
 
+# Extra flags for `pulumi up`/`destroy`, e.g. UP_FLAGS=--yes to skip the confirmation prompt.
+UP_FLAGS ?=
+
 # The main job: a stack from nothing to a healthy platform, on the local Docker engine.
 up: venv $(PASSPHRASE_FILE)
 	@command -v $(PULUMI) >/dev/null || { echo "make up needs the Pulumi CLI on PATH (see README: Prerequisites)"; exit 2; }
 	$(PULUMI) login "file://$(STATE_DIR)"
 	$(WITH_PASSPHRASE) \
 	  $(PULUMI) stack select --create --secrets-provider passphrase $(STACK) && \
-	  $(PULUMI) up --stack $(STACK) --policy-pack policies
+	  $(PULUMI) up --stack $(STACK) --policy-pack policies $(UP_FLAGS)
 
 preview: venv $(PASSPHRASE_FILE)
 	$(PULUMI) login "file://$(STATE_DIR)"
@@ -38,7 +41,7 @@ preview: venv $(PASSPHRASE_FILE)
 
 destroy: venv $(PASSPHRASE_FILE)
 	$(PULUMI) login "file://$(STATE_DIR)"
-	$(WITH_PASSPHRASE) $(PULUMI) destroy --stack $(STACK)
+	$(WITH_PASSPHRASE) $(PULUMI) destroy --stack $(STACK) $(UP_FLAGS)
 
 # System packages the real-server tests need (Debian; run as root).
 system:
@@ -48,18 +51,26 @@ system:
 minio:
 	bash toolchain/build-minio.sh
 
-# The Pulumi CLI and language host, built from Go modules and cached (tests/engine uses them).
+# The Pulumi CLI and Pulumi's Python language host, built from Go modules and cached.
 engine:
 	bash toolchain/build.sh engine
 
+# The whole toolchain: CLI, language host, the docker/command/random provider plugins, MinIO.
+toolchain:
+	bash toolchain/build.sh all
+
 # The whole suite: graph under mocks, policies, delivery, real servers on loopback, and the
-# dynamic providers under the real engine.
-test: venv minio engine
-	$(PY) -m pytest -q
+# dynamic providers and the policy pack under the real engine.
+test: venv toolchain
+	$(PY) -m pytest -q -m "not e2e"
+
+# The whole platform under the real engine on the local Docker engine (tests/e2e/run.sh).
+e2e: venv toolchain
+	bash tests/e2e/run.sh
 
 # Everything that needs no real server.
 test-fast: venv
-	$(PY) -m pytest -q -m "not real"
+	$(PY) -m pytest -q -m "not real and not e2e"
 
 check: venv
 	$(PY) -m policies.check --stack $(STACK)
@@ -73,14 +84,13 @@ lint: venv
 	$(VENV)/bin/mypy
 	cd app && ../$(VENV)/bin/mypy
 
-bench: venv minio
+bench: venv toolchain
 	$(PY) -m benchmarks.program_eval
 	$(PY) -m benchmarks.bucket_noop
 	$(PY) -m benchmarks.redact
-
-# The Pulumi toolchain built from Go modules (see toolchain/README.md; providers are blocked).
-toolchain:
-	bash toolchain/build.sh
+	bash scripts/dockerd.sh start
+	bash images/build.sh all
+	. toolchain/env.sh && $(PY) -m benchmarks.e2e_up
 
 images:
 	bash scripts/dockerd.sh start

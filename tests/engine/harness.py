@@ -81,8 +81,14 @@ class PulumiProject:
         if self.missing:
             pytest.fail(self.missing, pytrace=False)
 
-    def run(self, *args: str, ok: bool | None = True, stdin: str | None = None) -> Run:
-        """Run `pulumi <args>` bounded by a timeout; `ok` asserts success (True) or failure."""
+    def run(
+        self,
+        *args: str,
+        ok: bool | None = True,
+        stdin: str | None = None,
+        timeout: float = COMMAND_TIMEOUT_SECONDS,
+    ) -> Run:
+        """Run `pulumi <args>` bounded by `timeout`; `ok` asserts success (True) or failure."""
         self.require_engine()
         argv = ["pulumi", *args, "--non-interactive", "--color", "never"]
         started = time.monotonic()
@@ -97,12 +103,12 @@ class PulumiProject:
             start_new_session=True,
         )
         try:
-            out, _ = process.communicate(stdin.encode() if stdin else None, COMMAND_TIMEOUT_SECONDS)
+            out, _ = process.communicate(stdin.encode() if stdin else None, timeout)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             out, _ = process.communicate(timeout=10)
             pytest.fail(
-                f"pulumi {' '.join(args)} did not finish in {COMMAND_TIMEOUT_SECONDS:g}s:\n"
+                f"pulumi {' '.join(args)} did not finish in {timeout:g}s:\n"
                 f"{out.decode(errors='replace')}"
             )
         run = Run(list(args), process.returncode, out.decode(errors="replace"), 0.0)
