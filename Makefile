@@ -13,9 +13,13 @@ WITH_PASSPHRASE := if [ -z "$${PULUMI_CONFIG_PASSPHRASE:-}" ]; then export PULUM
 
 .PHONY: venv up preview destroy test test-fast e2e check verify lint bench system minio engine toolchain images clean
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt app/requirements.txt
+# The pinned requirements, then this checkout's package `appstack` in editable mode: the program,
+# the policy pack, delivery, the tests and Pulumi's dynamic-provider processes all import it from
+# the venv.
+$(VENV)/.installed: requirements.txt requirements-dev.txt app/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
 venv: $(VENV)/.installed

@@ -2,15 +2,15 @@
 
 import pulumi
 
-from components.platform import Platform
-from components.settings import SettingsError, read_settings
+from appstack.platform import Platform
+from appstack.settings import SettingsError, read_settings
 
 try:
     settings = read_settings()
+    platform = Platform("appstack", settings)
 except SettingsError as error:
     # A user's mistake: one clear message listing every bad key, no traceback.
     raise pulumi.RunError(str(error)) from None
 
-platform = Platform("appstack", settings)
 for key, value in platform.outputs.items():
     pulumi.export(key, value)

@@ -23,7 +23,7 @@ import urllib3
 from minio import Minio
 from minio.error import S3Error
 
-from components.bucket import BucketProvider
+from appstack.bucket import BucketProvider
 from tests.realservers.minio import start_minio
 
 MINIMAL_REQUESTS_TO_READ = 1

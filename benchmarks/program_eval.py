@@ -1,8 +1,8 @@
 """Benchmark: wall time of evaluating the program under mocks per stack, beside import costs.
 
 Run from the repo root: `.venv/bin/python -m benchmarks.program_eval [--runs N]`.
-For each stack, `policies.program.run_program(stack)` (an `up` with known values) and
-`run_program(stack, preview=True)` are timed in this process: one warm-up run, then the median
+For each stack, `tests.stacks.run_stack(stack)` (an `up` with known values) and
+`run_stack(stack, preview=True)` are timed in this process: one warm-up run, then the median
 of N. For scale, the bare cost of `import pulumi` and `import pulumi_docker` is measured in fresh
 interpreters (the time of `python -c "import X"` minus `python -c pass`, median of N), since in
 this process those imports are already paid by the warm-up.
@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from policies.program import run_program
+from tests.stacks import run_stack
 
 STACKS = ("dev", "stage", "prod", "ci")
 IMPORTS = ("pulumi", "pulumi_docker")
@@ -54,9 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"program under mocks: median of {runs} runs after 1 warm-up, same process")
     print(f"{'stack':<8}{'resources':>10}{'up ms':>10}{'preview ms':>12}")
     for stack in STACKS:
-        resources = len(run_program(stack).resources)
-        up = median_seconds(partial(run_program, stack), runs, warmup=True)
-        preview = median_seconds(partial(run_program, stack, preview=True), runs, warmup=True)
+        resources = len(run_stack(stack).resources)
+        up = median_seconds(partial(run_stack, stack), runs, warmup=True)
+        preview = median_seconds(partial(run_stack, stack, preview=True), runs, warmup=True)
         print(f"{stack:<8}{resources:>10}{up * 1000:>10.1f}{preview * 1000:>12.1f}")
 
     baseline = interpreter_seconds("pass", runs)

@@ -12,13 +12,13 @@ reported as one message on standard error, never as a traceback.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT = 0, 1, 2
+from appstack.contract import EXIT_BAD_INPUT, EXIT_OK
+from appstack.contract import EXIT_VIOLATION as EXIT_REFUSED
 
 
 class BadArguments(Exception):
@@ -118,21 +118,18 @@ def _render_preview(args: argparse.Namespace) -> int:
 
 
 def _promote(args: argparse.Namespace) -> int:
+    """Promotion, verifying the source stack with ``delivery verify``'s checks."""
     from delivery.promote import main as promote_main
+    from delivery.verify import verify_stack
 
-    return promote_main(args)
+    return promote_main(args, verify_stack)
 
 
 def _verify(argv: Sequence[str]) -> int:
     """Hand the rest of the command line to ``delivery.verify.main``."""
-    try:
-        verify = importlib.import_module("delivery.verify")
-    except ModuleNotFoundError as exc:
-        if exc.name != "delivery.verify":
-            raise
-        print("verify: delivery/verify.py is not installed in this checkout", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    return int(verify.main(list(argv)))
+    from delivery.verify import main as verify_main
+
+    return int(verify_main(list(argv)))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import argparse
 import copy
-import importlib
 import json
 import re
-import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,10 +26,11 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
+from appstack.contract import EXIT_BAD_INPUT, EXIT_OK
+from appstack.contract import EXIT_VIOLATION as EXIT_REFUSED
+from delivery.outputs import OutputsUnavailable, read_outputs_file, read_stack_outputs
 from delivery.preview import is_stack_name
 from delivery.redact import redact
-
-EXIT_OK, EXIT_REFUSED, EXIT_BAD_INPUT = 0, 1, 2
 
 # images output role -> structured config key in Pulumi.<stack>.yaml
 ROLE_CONFIG_KEYS = {
@@ -83,27 +82,6 @@ class ImageChange:
 # Reading the source stack
 
 
-def read_stack_outputs(stack: str, cwd: Path) -> dict[str, Any]:
-    """``pulumi stack output --json --show-secrets`` of ``stack`` (verification needs secrets).
-
-    The outputs are kept in memory only; nothing of them but image references is printed.
-    """
-    command = ["pulumi", "stack", "output", "--stack", stack, "--json", "--show-secrets"]
-    try:
-        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise BadInput("the pulumi CLI is not on PATH (source toolchain/env.sh)") from None
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["no error output"])[-1]
-        raise BadInput(f"`pulumi stack output --stack {stack}` failed: {redact(last)}")
-    return _outputs_from_json(done.stdout, f"the outputs of stack {stack}")
-
-
-def read_outputs_file(path: Path) -> dict[str, Any]:
-    """Stack outputs saved from ``pulumi stack output --json --show-secrets``."""
-    return _outputs_from_json(_read_text(path, "read"), str(path))
-
-
 def _read_text(path: Path, what: str) -> str:
     """A UTF-8 file's text, or BadInput saying why it cannot be had."""
     try:
@@ -112,18 +90,6 @@ def _read_text(path: Path, what: str) -> str:
         raise BadInput(f"cannot {what} {path}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise BadInput(f"{path} is not UTF-8 text (byte at offset {exc.start})") from None
-
-
-def _outputs_from_json(text: str, where: str) -> dict[str, Any]:
-    try:
-        outputs = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{where} are not JSON ({exc.msg})") from None
-    except RecursionError:
-        raise BadInput(f"{where} are nested too deeply") from None
-    if not isinstance(outputs, dict):
-        raise BadInput(f"{where} are not a JSON object")
-    return outputs
 
 
 def source_images(outputs: Mapping[str, Any], source: str) -> dict[str, str]:
@@ -181,18 +147,6 @@ def _result_text(result: Any, *attributes: str) -> str:
         if isinstance(value, str) and value:
             return value
     return ""
-
-
-def default_verifier(outputs: Mapping[str, Any]) -> Sequence[Any]:
-    """``delivery.verify.verify_stack``, imported only when promotion really verifies."""
-    try:
-        verify = importlib.import_module("delivery.verify")
-    except ModuleNotFoundError as exc:
-        if exc.name != "delivery.verify":
-            raise
-        raise Refused("cannot verify: delivery/verify.py is missing from this checkout") from None
-    results: Sequence[Any] = verify.verify_stack(outputs)
-    return results
 
 
 def verification_refusals(
@@ -348,11 +302,14 @@ def promote(
     target: str,
     outputs: Mapping[str, Any],
     config_file: Path,
+    verifier: Verifier,
     expected: Mapping[str, str] | None = None,
-    verifier: Verifier | None = None,
     dry_run: bool = False,
 ) -> PromotionResult:
     """Check everything, then write ``outputs['images']`` into ``config_file``.
+
+    ``verifier`` runs the live checks of the source stack (``delivery verify``'s
+    ``verify_stack``; the command line passes it in, so this module never imports verify).
 
     Raises :class:`Refused` (unsafe) or :class:`BadInput` (malformed) with every reason found.
     """
@@ -372,7 +329,7 @@ def promote(
     reasons = static_refusals(images, expected, source)
     if reasons:
         raise Refused(reasons)
-    reasons, checks = verification_refusals(outputs, verifier or default_verifier, source)
+    reasons, checks = verification_refusals(outputs, verifier, source)
     if reasons:
         raise Refused(reasons)
     ordered = {role: images[role] for role in ROLE_CONFIG_KEYS}
@@ -447,23 +404,26 @@ def _report(result: PromotionResult, source: str, target: str) -> str:
     return "\n".join(lines)
 
 
-def main(args: argparse.Namespace, verifier: Verifier | None = None) -> int:
+def main(args: argparse.Namespace, verifier: Verifier) -> int:
     """Run ``promote`` from parsed arguments; print the changes or every reason for refusing."""
     try:
         expected = _expected_images(args.image)
-        outputs = (
-            read_outputs_file(args.outputs_file)
-            if args.outputs_file
-            else read_stack_outputs(args.source, args.cwd)
-        )
+        try:
+            outputs = (
+                read_outputs_file(args.outputs_file)
+                if args.outputs_file
+                else read_stack_outputs(args.source, args.cwd)
+            )
+        except OutputsUnavailable as exc:
+            raise BadInput(str(exc)) from None
         config_file = args.config_file or args.cwd / f"Pulumi.{args.target}.yaml"
         result = promote(
             args.source,
             args.target,
             outputs,
             config_file,
+            verifier,
             expected=expected,
-            verifier=verifier,
             dry_run=args.dry_run,
         )
     except PromotionError as exc:

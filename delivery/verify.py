@@ -7,8 +7,9 @@ them) and checks the running platform they describe, one result per check:
 - ``schema``: the database's ``alembic_version`` is the revision the deployment's migration job
   reached (``migration.revision``), and the backend sees that same revision.
 - ``redis``: PING is answered with the password from the cache URL, and refused without it.
-- ``bucket <role>``: each bucket the stack's settings declare exists under the exported name,
-  with the declared versioning and lifecycle rules, no bucket policy, and anonymous GETs refused.
+- ``bucket <role>``: each bucket the stack deployed (``objectStore.bucketConfig``: name,
+  versioning, lifecycle rules as declared) exists with that versioning and those rules, no
+  bucket policy, and anonymous GETs refused.
 - ``health``: the backend's health endpoint answers 200.
 - ``cors <origin>``: for each configured origin, a GET and a preflight OPTIONS carrying that
   ``Origin`` are answered with ``access-control-allow-origin``.
@@ -42,17 +43,20 @@ from urllib.parse import quote, unquote, urlsplit
 
 import psycopg
 import redis
+import yaml
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from components.bucket import has_server_action, normalize_rule, read_live
-from components.object_store import lifecycle_rules
-from components.settings import ENVIRONMENTS, Settings, parse_settings
-from delivery.promote import BadInput, read_outputs_file, read_stack_outputs
+from appstack.bucket import has_server_action, normalize_rule, read_live
+from appstack.contract import EXIT_BAD_INPUT, EXIT_OK
+from appstack.contract import EXIT_VIOLATION as EXIT_FAILED
+from appstack.defaults import defaults
+from appstack.graph import in_namespace, read_stack_file
+from appstack.settings import NAMESPACE
+from appstack.validation import ENVIRONMENT, bind_address_problem
+from delivery.outputs import OutputsUnavailable, read_outputs_file, read_stack_outputs
 from delivery.redact import MASK, redact
-from policies.program import stack_config
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 MAX_DETAIL_CHARS = 400
 SECRET_OUTPUTS = (
     ("database", "dsn"),
@@ -305,7 +309,7 @@ def check_redis(outputs: Mapping[str, Any], timeout: float) -> str:
 
 @dataclass(frozen=True)
 class DeclaredBucket:
-    """What the stack's settings declare for one bucket role."""
+    """One bucket as the stack deployed it (``objectStore.bucketConfig.<role>``)."""
 
     role: str
     name: str
@@ -313,26 +317,32 @@ class DeclaredBucket:
     rules: tuple[dict[str, Any], ...]
 
 
-def declared_buckets(
-    environment: str, settings: Settings | None = None
-) -> dict[str, DeclaredBucket]:
-    """Each bucket role the stack's settings declare, re-derived as the program derives it.
+def declared_buckets(outputs: Mapping[str, Any]) -> dict[str, DeclaredBucket]:
+    """Each bucket role the deployed stack declares, from its ``objectStore.bucketConfig``.
 
-    ``settings`` is a ``components.settings.Settings``; by default it is parsed from this
-    checkout's ``Pulumi.<environment>.yaml`` over ``Pulumi.yaml``'s defaults, and the rules come
-    from ``components.object_store.lifecycle_rules``, the function the ``ObjectStore`` uses.
+    The outputs, not this checkout's settings: the stack may run another version of appstack or
+    of its stack file than the one checked out here.
     """
-    if settings is None:
-        settings = parse_settings(environment, stack_config(environment))
-    return {
-        bucket.role: DeclaredBucket(
-            role=bucket.role,
-            name=settings.bucket_name(bucket.role),
-            versioning=bucket.versioning,
-            rules=tuple(normalize_rule(rule) for rule in lifecycle_rules(bucket)),
+    config = outputs.get("objectStore", {}).get("bucketConfig")
+    if not isinstance(config, Mapping):
+        raise CheckFailed(
+            "the stack outputs have no objectStore.bucketConfig (deployed by an appstack "
+            "before 0.2? run `pulumi up` once to export it)"
         )
-        for bucket in settings.object_store.buckets
-    }
+    declared = {}
+    for role, bucket in config.items():
+        rules = bucket.get("lifecycleRules") if isinstance(bucket, Mapping) else None
+        if not isinstance(bucket, Mapping) or not isinstance(rules, list):
+            raise CheckFailed(
+                f"objectStore.bucketConfig.{role} is not {{name, versioning, lifecycleRules}}"
+            )
+        declared[str(role)] = DeclaredBucket(
+            role=str(role),
+            name=str(bucket.get("name")),
+            versioning=bool(bucket.get("versioning")),
+            rules=tuple(normalize_rule(rule) for rule in rules if isinstance(rule, Mapping)),
+        )
+    return declared
 
 
 def _rule_text(rule: Mapping[str, Any]) -> str:
@@ -399,11 +409,11 @@ def check_bucket(
     exported = outputs.get("objectStore", {}).get("buckets") or {}
     name = exported.get(role)
     if declared is None:
-        raise CheckFailed(f"{name!r} is exported but no bucket {role!r} is declared in the stack")
+        raise CheckFailed(f"{name!r} is exported but the stack declares no bucket {role!r}")
     if name is None:
         raise CheckFailed(f"{declared.name!r} is declared but not in the stack outputs")
     if name != declared.name:
-        raise CheckFailed(f"the stack exports {name!r}, the settings declare {declared.name!r}")
+        raise CheckFailed(f"the stack exports {name!r}, but declared {declared.name!r}")
     base = _object_store_base(outputs, host)
     props = {
         "bucket_name": name,
@@ -439,26 +449,16 @@ def check_bucket(
     return detail
 
 
-def bucket_checks(
-    outputs: Mapping[str, Any], timeout: float, settings: Settings | str, host: str
-) -> list[tuple[str, Check]]:
-    """One check per bucket role, declared or exported (`settings` is why there are none when
-    it is a string)."""
+def bucket_checks(outputs: Mapping[str, Any], timeout: float, host: str) -> list[tuple[str, Check]]:
+    """One check per bucket role, declared or exported."""
     store = outputs.get("objectStore")
     exported = store.get("buckets") if isinstance(store, Mapping) else None
     exported = exported if isinstance(exported, Mapping) else {}
     try:
-        if isinstance(settings, str):
-            raise CheckFailed(settings)
-        declared = declared_buckets(settings.environment, settings)
-    except Exception as error:
-        reason = f"cannot derive the declared buckets of stack {outputs.get('environment')!r}: "
-        failure = CheckFailed(reason + _describe(error))
-
-        def fail() -> str:
-            raise failure
-
-        return [(f"bucket {role}", fail) for role in exported or ["?"]]
+        declared = declared_buckets(outputs)
+    except CheckFailed as error:
+        reason = str(error)
+        return [(f"bucket {role}", partial(_raise, reason)) for role in exported or ["?"]]
     roles = [*declared, *(role for role in exported if role not in declared)]
     return [
         (
@@ -615,39 +615,47 @@ def _run(name: str, check: Check, secrets: Sequence[str]) -> CheckResult:
 
 
 def verify_stack(
-    outputs: Mapping[str, Any], *, timeout: float = 5.0, settings: Settings | None = None
+    outputs: Mapping[str, Any], *, timeout: float = 5.0, host: str | None = None
 ) -> list[CheckResult]:
     """Run every check against the live platform ``outputs`` describe; never raises.
 
     ``timeout`` bounds each connection and request (the bucket read uses the provider's own).
-    ``settings`` (a ``components.settings.Settings``) overrides the declared configuration,
-    which is otherwise parsed from this checkout's ``Pulumi.<environment>.yaml``.
+    ``host`` is the only address HTTP requests may go to; by default the stack's declared
+    ``network.bindAddress`` (see ``declared_address``), never an address the outputs name.
     """
     secrets = secret_values(outputs)
-    declared = _declared_settings(outputs, settings)
-    host = declared.network.bind_address if isinstance(declared, Settings) else ""
+    if host is None:
+        host = declared_address(str(outputs.get("environment")), Path.cwd())
     checks: list[tuple[str, Check]] = [
         ("database", lambda: check_database(outputs, timeout)),
         ("schema", lambda: check_schema(outputs, timeout, host)),
         ("redis", lambda: check_redis(outputs, timeout)),
-        *bucket_checks(outputs, timeout, declared, host),
+        *bucket_checks(outputs, timeout, host),
         ("health", lambda: check_health(outputs, timeout, host)),
         *cors_checks(outputs, timeout, host),
     ]
     return [_run(name, check, secrets) for name, check in checks]
 
 
-def _declared_settings(outputs: Mapping[str, Any], settings: Settings | None) -> Settings | str:
-    """The stack's declared settings (from this checkout unless given), or why there are none."""
-    if settings is not None:
-        return settings
-    environment = outputs.get("environment")
-    if environment not in ENVIRONMENTS:
-        return f"the outputs' environment is not one of {', '.join(ENVIRONMENTS)}"
+def declared_address(environment: str, project: Path) -> str:
+    """The stack's ``appstack:network.bindAddress``, or "" when it has none usable.
+
+    Read from the stack file ``Pulumi.<environment>.yaml`` in the project directory ``project``
+    over the package's default, as the program reads it: the outputs are data and never say
+    where requests may go. A stack without a stack file has the default.
+    """
+    if not ENVIRONMENT.fullmatch(environment):
+        return ""
+    stack_file = project / f"Pulumi.{environment}.yaml"
     try:
-        return parse_settings(str(environment), stack_config(str(environment)))
-    except Exception as error:  # the settings error lists every problem
-        return _describe(error)
+        config = read_stack_file(stack_file) if stack_file.is_file() else {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
+        return ""
+    network = in_namespace(config, NAMESPACE).get("network")
+    address = network.get("bindAddress") if isinstance(network, Mapping) else None
+    if address is None:
+        address = defaults()["network"]["bindAddress"]
+    return "" if bind_address_problem(address) else str(address)
 
 
 def report(results: Sequence[CheckResult], stack: str, secrets: Sequence[str]) -> str:
@@ -670,8 +678,8 @@ def build_parser() -> argparse.ArgumentParser:
     """``python -m delivery verify`` arguments."""
     parser = _Parser(
         prog="python -m delivery verify",
-        description="Check the live platform of a deployed stack against its outputs and "
-        "declared settings. Exit 0 all pass, 1 any check fails, 2 bad input.",
+        description="Check the live platform of a deployed stack against what its outputs "
+        "declare. Exit 0 all pass, 1 any check fails, 2 bad input.",
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
@@ -729,15 +737,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             outputs = read_outputs_file(args.outputs_file)
         environment = outputs.get("environment")
         if not outputs or not isinstance(environment, str):
-            raise BadInput("the outputs have no `environment`: is the stack deployed?")
-        if environment not in ENVIRONMENTS:
-            raise BadInput(f"the outputs' environment is not one of {', '.join(ENVIRONMENTS)}")
+            raise OutputsUnavailable("the outputs have no `environment`: is the stack deployed?")
+        if not ENVIRONMENT.fullmatch(environment):
+            raise OutputsUnavailable(
+                "the outputs' environment is not a stack name appstack accepts (1-20 lower-case "
+                "letters, digits and inner dashes)"
+            )
         if args.stack and environment != args.stack:
-            raise BadInput(f"the outputs are of stack {environment!r}, not {args.stack!r}")
-    except BadInput as error:
+            raise OutputsUnavailable(
+                f"the outputs are of stack {environment!r}, not {args.stack!r}"
+            )
+    except OutputsUnavailable as error:
         print(f"verify: {scrub(str(error), [])}", file=sys.stderr)
         return EXIT_BAD_INPUT
     secrets = secret_values(outputs)
-    results = verify_stack(outputs, timeout=args.timeout)
+    host = declared_address(environment, args.cwd)
+    results = verify_stack(outputs, timeout=args.timeout, host=host)
     print(report(results, environment, secrets))
     return EXIT_OK if all(result.ok for result in results) else EXIT_FAILED

@@ -1,14 +1,19 @@
-"""`python -m policies.check --stack S [--set key=value ...]`: the policy pack without the engine.
+"""`python -m policies.check --stack S [--program P] [--set key=value ...]`: the pack, no engine.
 
-Runs the stack's program under mocks as a preview of a new stack sees it (computed values unknown),
-with `Pulumi.<stack>.yaml` and any `--set` overrides (config paths without the namespace, e.g.
-`--set database.image=postgres:15-alpine`), feeds the recorded graph to the same policy functions
-the pack runs, and prints each violation with its policy, resource and message.
+Runs a Pulumi program under mocks as a preview of a new stack sees it (computed values unknown),
+feeds the recorded graph to the same policy functions the pack runs, and prints each violation
+with its policy, resource and message.
 
-Exit status: 0 when no mandatory policy is violated, 1 when one is, 2 for bad input: one message
-on standard error that lists every problem (an invalid setting reports the settings error; an
-unknown stack says which stacks exist; a `--set` value that is not YAML, a `--policy-config` that
-is not a JSON object of known keys), never a traceback.
+The program is appstack's own `__main__.py` by default; `--program` names another one (a file, or
+a project directory holding `__main__.py`), such as a program that uses appstack as a library.
+Its config is the stack file `Pulumi.<stack>.yaml` beside it (or `--config-file`), plus any
+`--set` overrides: config paths in the program's namespace (`--namespace`, default the project
+name in the `Pulumi.yaml` beside it), e.g. `--set database.image=postgres:15-alpine`.
+
+Exit status (`appstack.contract`): 0 when no mandatory policy is violated, 1 when one is, 2 for
+bad input: one message on standard error that lists every problem (an invalid setting or Args
+reports its error; an unknown stack says which stacks exist; a `--set` value that is not YAML, a
+`--policy-config` that is not a JSON object of known keys), never a traceback.
 """
 
 from __future__ import annotations
@@ -18,25 +23,32 @@ import json
 import math
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from policies import model
-from policies.evaluate import evaluate, has_mandatory
-from policies.program import (
-    PROJECT_ROOT,
+from appstack.contract import EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATION
+from appstack.graph import (
     RecordedResource,
     apply_override,
+    in_namespace,
+    namespaced,
+    project_name,
+    read_stack_file,
     run_program,
-    stack_config,
 )
+from policies import model
+from policies.evaluate import evaluate, has_mandatory
+
+APPSTACK_PROGRAM = Path(__file__).resolve().parent.parent / "__main__.py"
+"""appstack's own program, checked when no `--program` is given."""
 
 
-def known_stacks() -> list[str]:
-    """The stacks that have a committed `Pulumi.<stack>.yaml`."""
+def known_stacks(directory: Path) -> list[str]:
+    """The stacks that have a `Pulumi.<stack>.yaml` in `directory`."""
     return sorted(
-        path.name[len("Pulumi.") : -len(".yaml")] for path in PROJECT_ROOT.glob("Pulumi.*.yaml")
+        path.name[len("Pulumi.") : -len(".yaml")] for path in directory.glob("Pulumi.*.yaml")
     )
 
 
@@ -128,9 +140,26 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     """The command line; BadInput when it is malformed."""
     parser = _Parser(
         prog="python -m policies.check",
-        description="Run appstack's policies on a stack's resource graph, without the engine.",
+        description="Run appstack's policies on a program's resource graph, without the engine.",
     )
-    parser.add_argument("--stack", required=True, help="dev, stage, prod or ci")
+    parser.add_argument("--stack", required=True, help="the stack, e.g. dev, stage, prod or ci")
+    parser.add_argument(
+        "--program",
+        type=Path,
+        default=APPSTACK_PROGRAM,
+        metavar="PATH",
+        help="the program's __main__.py or project directory (default: appstack's own)",
+    )
+    parser.add_argument(
+        "--config-file",
+        type=Path,
+        metavar="FILE",
+        help="the stack's config (default: Pulumi.<stack>.yaml beside the program)",
+    )
+    parser.add_argument(
+        "--namespace",
+        help="the config namespace of --set keys (default: the program's project name)",
+    )
     parser.add_argument(
         "--set",
         action="append",
@@ -146,35 +175,59 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def read_input(args: argparse.Namespace) -> tuple[dict[str, Any], model.PolicyConfig]:
-    """The stack's config values with every `--set` applied, and the policy config.
+def _program_file(program: Path) -> Path:
+    """The program file `--program` names: the file itself, or `__main__.py` in a directory."""
+    resolved = program.resolve()
+    return resolved / "__main__.py" if resolved.is_dir() else resolved
+
+
+def read_input(args: argparse.Namespace) -> tuple[Path, dict[str, Any], model.PolicyConfig]:
+    """The program, its config (keyed `namespace:key`) with every `--set` applied, and the
+    policy config.
 
     Raises BadInput listing every problem at once.
     """
     problems: list[str] = []
-    values: dict[str, Any] = {}
-    stacks = known_stacks()
-    if args.stack not in stacks:
-        problems.append(f"unknown stack {args.stack!r}: the stacks are {', '.join(stacks)}")
+    program = _program_file(args.program)
+    config: dict[str, Any] = {}
+    if not program.is_file():
+        problems.append(f"--program {args.program}: no such program file")
+    elif args.config_file is not None and not args.config_file.is_file():
+        problems.append(f"--config-file {args.config_file}: no such file")
     else:
-        try:
-            values = stack_config(args.stack)
-        except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError) as error:
-            problems.append(f"Pulumi.{args.stack}.yaml cannot be read: {_one_line(error)}")
+        stacks = known_stacks(program.parent)
+        config_file: Path = args.config_file or program.parent / f"Pulumi.{args.stack}.yaml"
+        if args.config_file is None and args.stack not in stacks:
+            problems.append(
+                f"unknown stack {args.stack!r}: the stacks are {', '.join(stacks) or 'none'} "
+                f"(no Pulumi.<stack>.yaml beside {program})"
+            )
+        else:
+            try:
+                config = read_stack_file(config_file)
+            except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as error:
+                problems.append(f"{config_file.name} cannot be read: {_one_line(error)}")
+    try:
+        namespace = args.namespace or project_name(program) or program.parent.name
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as error:
+        problems.append(f"the Pulumi.yaml beside {program} cannot be read: {_one_line(error)}")
+        namespace = program.parent.name
+    values = in_namespace(config, namespace)
     for item in args.set:
         try:
             key, value = parse_override(item)
             apply_override(values, key, value)
         except ValueError as error:
             problems.append(f"--set {item!r}: {error}")
-    config = model.PolicyConfig()
+    policy_config = model.PolicyConfig()
     try:
-        config = parse_policy_config(args.policy_config)
+        policy_config = parse_policy_config(args.policy_config)
     except ValueError as error:
         problems.append(f"--policy-config: {error}")
     if problems:
         raise BadInput(problems)
-    return values, config
+    config.update(namespaced(values, namespace))
+    return program, config, policy_config
 
 
 def _report_bad_input(problems: Sequence[str]) -> int:
@@ -183,7 +236,7 @@ def _report_bad_input(problems: Sequence[str]) -> int:
     else:
         listed = "".join(f"\n  - {problem}" for problem in problems)
         print(f"policies.check: {len(problems)} problems:{listed}", file=sys.stderr)
-    return 2
+    return EXIT_BAD_INPUT
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -192,31 +245,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         args = parse_args(sys.argv[1:] if argv is None else argv)
-        values, config = read_input(args)
+        program, config, policy_config = read_input(args)
     except BadInput as error:
         return _report_bad_input(error.problems)
     try:
-        run = run_program(args.stack, values, preview=True)
-    except pulumi.RunError as error:
+        run = run_program(program, args.stack, config, preview=True)
+    except pulumi.RunError as error:  # invalid settings or Args: their message lists every one
         print(str(error), file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
     violations = evaluate(
         [to_policy_resource(resource) for resource in run.resources],
         args.stack,
         run.outputs,
         run.secret_outputs,
-        config,
+        policy_config,
     )
     for violation in violations:
         level = "mandatory" if violation.mandatory else "advisory"
         print(f"[{level}] {violation.policy}: {violation.resource}: {violation.message}")
-    mandatory = has_mandatory(violations)
     print(
         f"{args.stack}: {len(run.resources)} resources checked, "
         f"{sum(v.mandatory for v in violations)} mandatory and "
         f"{sum(not v.mandatory for v in violations)} advisory violation(s)"
     )
-    return 1 if mandatory else 0
+    return EXIT_VIOLATION if has_mandatory(violations) else EXIT_OK
 
 
 if __name__ == "__main__":

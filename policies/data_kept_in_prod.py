@@ -12,16 +12,8 @@ resource options do not carry it, so there only ``protect`` is enforced).
 
 from __future__ import annotations
 
-from policies.model import (
-    BUCKET,
-    STATEFUL_LABEL,
-    VOLUME,
-    PolicyContext,
-    PolicySpec,
-    Resource,
-    Violation,
-    is_unknown,
-)
+from appstack.contract import BUCKET, STATEFUL_LABEL, VOLUME, is_unknown
+from policies.model import PolicyContext, PolicySpec, Resource, Violation
 
 SPEC = PolicySpec(
     name="data-kept-in-prod",

@@ -10,16 +10,8 @@ named ``{stack}-...``. Advisory: a wrong name is confusing, not dangerous by its
 
 from __future__ import annotations
 
-from policies.model import (
-    BUCKET,
-    CONTAINER,
-    NETWORK,
-    VOLUME,
-    PolicyContext,
-    PolicySpec,
-    Resource,
-    Violation,
-)
+from appstack.contract import BUCKET, CONTAINER, NETWORK, VOLUME
+from policies.model import PolicyContext, PolicySpec, Resource, Violation
 
 SPEC = PolicySpec(
     name="environment-prefix",

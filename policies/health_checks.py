@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from policies.model import CONTAINER, PolicyContext, PolicySpec, Resource, Violation
+from appstack.contract import CONTAINER
+from policies.model import PolicyContext, PolicySpec, Resource, Violation
 
 SPEC = PolicySpec(
     name="health-checks",

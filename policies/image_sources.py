@@ -13,14 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from policies.model import (
-    CONTAINER,
-    DATABASE_COMPONENT,
-    IMAGE_LABEL,
-    REMOTE_IMAGE,
-    ROLE_LABEL,
-    Resource,
-)
+from appstack.contract import CONTAINER, DATABASE_COMPONENT, IMAGE_LABEL, REMOTE_IMAGE, ROLE_LABEL
+from policies.model import Resource
 
 _IMAGE_ID_RE = re.compile(r"^(?:sha256:)?[a-f0-9]{64}$")
 

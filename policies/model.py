@@ -2,51 +2,25 @@
 
 The same policy functions run inside the Pulumi policy pack (``policies/__main__.py`` via
 ``policies/pack_adapter.py``) and in the engine-less check (``policies/evaluate.py`` fed from the
-mock harness). Neither side's types leak into the policies: both translate into :class:`Resource`,
-with values unknown at preview replaced by :data:`UNKNOWN` and secret-ness recorded in
-``secret_props`` instead of wrapping values.
+mock harness, ``appstack.graph``). Neither side's types leak into the policies: both translate
+into :class:`Resource`, with values unknown at preview replaced by ``appstack.contract.UNKNOWN``
+(the SDK's own sentinel, compared with ``is``) and secret-ness recorded in ``secret_props``
+instead of wrapping values. Labels, type tokens and the image parser are ``appstack.contract``'s.
 """
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.images import ImageReference, InvalidImageReference, parse_image_reference
-
-CONTAINER = "docker:index/container:Container"
-REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
-VOLUME = "docker:index/volume:Volume"
-NETWORK = "docker:index/network:Network"
-BUCKET = "pulumi-python:dynamic/appstack:Bucket"
-COMMAND = "command:local:Command"
-DATABASE_COMPONENT = "appstack:index:Database"
-
-ROLE_LABEL = "appstack.role"
-ENVIRONMENT_LABEL = "appstack.environment"
-IMAGE_LABEL = "appstack.image"
-STATEFUL_LABEL = "appstack.stateful"
-
-
-class Unknown(enum.Enum):
-    """Marker type for a value the engine cannot know yet (a computed output during preview)."""
-
-    UNKNOWN = "UNKNOWN"
-
-    def __repr__(self) -> str:
-        return "UNKNOWN"
-
-
-UNKNOWN = Unknown.UNKNOWN
-"""The single value standing for "unknown at preview"; compare with ``is``."""
-
-
-def is_unknown(value: object) -> bool:
-    """True when ``value`` is the :data:`UNKNOWN` sentinel."""
-    return value is UNKNOWN
+from appstack.contract import (
+    ENVIRONMENT_LABEL,
+    ImageReference,
+    InvalidImageReference,
+    parse_image_reference,
+)
 
 
 def is_positive_whole_number(value: object) -> bool:
@@ -61,7 +35,7 @@ class Resource:
     """One resource as the policies see it.
 
     ``props`` uses the engine's wire names (camelCase for provider resources, Python keys for
-    dynamic ones), with :data:`UNKNOWN` wherever a value is not known yet. ``secret_props`` holds
+    dynamic ones), with ``UNKNOWN`` wherever a value is not known yet. ``secret_props`` holds
     the paths known to be secret: a top-level prop name (``"envs"``) or, where only part of a value
     is secret, a path into it (``"envs[2]"``, ``"environment.DATABASE_URL"``); a path is secret
     when it or any prefix of it is listed. ``retain_on_delete`` is ``None`` when the source cannot

@@ -18,14 +18,8 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from policies.model import (
-    CONTAINER,
-    PolicyContext,
-    PolicySpec,
-    Resource,
-    Violation,
-    path_is_secret,
-)
+from appstack.contract import CONTAINER
+from policies.model import PolicyContext, PolicySpec, Resource, Violation, path_is_secret
 
 SPEC = PolicySpec(
     name="no-plaintext-secrets",

@@ -15,7 +15,7 @@ its source (``pulumi_policy/policy.py``, ``deserialize.py``, ``proxy.py``) and t
   ``UnknownValueError`` when one is *read*. The servicer catches that error and turns it into an
   **advisory** "can't run policy during preview" note: the policy is silently skipped. So this
   adapter never reads through the proxy: it walks the raw targets (``proxy["__target"]``) and
-  maps each sentinel to :data:`policies.model.UNKNOWN`, and the policies decide what an unknown
+  maps each sentinel to ``appstack.contract.UNKNOWN``, and the policies decide what an unknown
   means (for pgvector-only: a violation, never a pass).
 * **Secrets.** The engine sends secrets marked (``KeepSecrets``), but ``Analyze`` and
   ``AnalyzeStack`` deserialize them with ``proxy_secrets=False``: the policy sees the plain value
@@ -58,15 +58,9 @@ from pulumi_policy import policy as _policy
 from pulumi_policy import proxy as _proxy
 from pulumi_policy import secret as _secret
 
+from appstack.contract import UNKNOWN
 from policies.evaluate import ResourceCheck
-from policies.model import (
-    UNKNOWN,
-    PolicyConfig,
-    PolicyContext,
-    PolicySpec,
-    Resource,
-    Violation,
-)
+from policies.model import PolicyConfig, PolicyContext, PolicySpec, Resource, Violation
 
 _UNKNOWN_SENTINELS = frozenset(
     {

@@ -18,17 +18,16 @@ from __future__ import annotations
 
 import re
 
-from policies.image_sources import ImageSource, image_sources, plays_database_role
-from policies.images import ImageReference, InvalidImageReference, parse_image_reference
-from policies.model import (
+from appstack.contract import (
     CONTAINER,
     IMAGE_LABEL,
     REMOTE_IMAGE,
-    PolicyContext,
-    PolicySpec,
-    Resource,
-    Violation,
+    ImageReference,
+    InvalidImageReference,
+    parse_image_reference,
 )
+from policies.image_sources import ImageSource, image_sources, plays_database_role
+from policies.model import PolicyContext, PolicySpec, Resource, Violation
 
 SPEC = PolicySpec(
     name="pgvector-only",

@@ -15,9 +15,9 @@ cannot be read (unknown at preview, malformed) are violations.
 
 from __future__ import annotations
 
+from appstack.contract import REMOTE_IMAGE, InvalidImageReference, parse_image_reference
 from policies.image_sources import ImageSource, image_sources
-from policies.images import InvalidImageReference, parse_image_reference
-from policies.model import REMOTE_IMAGE, PolicyContext, PolicySpec, Resource, Violation
+from policies.model import PolicyContext, PolicySpec, Resource, Violation
 
 SPEC = PolicySpec(
     name="pinned-images",

@@ -16,15 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from policies.model import (
-    BUCKET,
-    PolicyContext,
-    PolicySpec,
-    Resource,
-    Violation,
-    is_positive_whole_number,
-    is_unknown,
-)
+from appstack.contract import BUCKET, is_unknown
+from policies.model import PolicyContext, PolicySpec, Resource, Violation, is_positive_whole_number
 
 SPEC = PolicySpec(
     name="private-storage",

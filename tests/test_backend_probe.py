@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from components.backend import HEALTH_PROBE
-from policies.program import run_program, stack_config
+from appstack.backend import HEALTH_PROBE
+from tests.stacks import run_stack, stack_config
 from tests.test_program import container
 
 # Valid URL path characters only (the settings accept it), yet Python code if pasted into source.
@@ -57,7 +57,7 @@ def server() -> Iterator[_Server]:
 def _declared_probe(stack: str, health_path: str) -> list[str]:
     values = stack_config(stack)
     values["backend"] = {**values.get("backend", {}), "healthPath": health_path}
-    tests = container(run_program(stack, values), "backend").inputs["healthcheck"]["tests"]
+    tests = container(run_stack(stack, values), "backend").inputs["healthcheck"]["tests"]
     assert tests[:2] == ["CMD", "python3"], tests
     return list(tests[1:])
 
@@ -89,7 +89,7 @@ def test_in_host_mode_the_probe_asks_the_address_the_backend_listens_on() -> Non
     """In host mode the backend binds the stack's bind address, not every interface."""
     values = stack_config("ci")
     values["network"] = {"mode": "host", "bindAddress": "10.0.0.5"}
-    backend = container(run_program("ci", values), "backend")
+    backend = container(run_stack("ci", values), "backend")
     envs = dict(entry.split("=", 1) for entry in backend.inputs["envs"])
     assert envs["HOST"] == "10.0.0.5"
     assert backend.inputs["healthcheck"]["tests"][-1] == "http://10.0.0.5:28000/health"

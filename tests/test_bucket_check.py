@@ -8,8 +8,7 @@ import dill
 import pulumi
 import pytest
 
-from components.bucket import (
-    UNKNOWN,
+from appstack.bucket import (
     Bucket,
     BucketArgs,
     BucketProvider,
@@ -25,6 +24,7 @@ from components.bucket import (
     parse_versioning,
     stale_uploads_expiry,
 )
+from appstack.contract import WIRE_UNKNOWN as UNKNOWN
 
 
 def valid_inputs(**changes: Any) -> dict[str, Any]:

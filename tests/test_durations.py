@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import pytest
 
-from components.settings import (
+from appstack.settings import SettingsError, parse_settings
+from appstack.validation import (
     GoDurationError,
-    SettingsError,
     duration_problem,
     format_go_duration,
     parse_go_duration,
-    parse_settings,
 )
 
 # (input, nanoseconds or None when Go refuses it, Go's String() of the value or Go's error)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from components.migrate import (
+from appstack.migrate import (
     REVISION_MARKER,
     main,
     parse_revision,

@@ -7,8 +7,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from components import pgvector
-from components.pgvector import PgvectorError, server_not_up_yet
+from appstack import pgvector
+from appstack.pgvector import PgvectorError, server_not_up_yet
 
 PROPS: dict[str, Any] = {
     "host": "127.0.0.1",

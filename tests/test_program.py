@@ -7,8 +7,11 @@ from typing import Any
 
 import pytest
 
-from components.settings import parse_settings
-from policies.program import UNKNOWN, ProgramRun, RecordedResource, run_program, stack_config
+from appstack.contract import UNKNOWN
+from appstack.graph import ProgramRun, RecordedResource
+from appstack.migration import runner_command
+from appstack.settings import parse_settings
+from tests.stacks import REPO_ROOT, run_stack, stack_config
 
 CONTAINER = "docker:index/container:Container"
 VOLUME = "docker:index/volume:Volume"
@@ -136,7 +139,7 @@ def test_the_backend_build_runs_on_the_chosen_network(network: str) -> None:
     """An engine started without its default bridge builds only with "host" or "none"."""
     values = stack_config("dev")
     values["backend"] = {**values["backend"], "buildNetwork": network}
-    image = run_program("dev", values).named("appstack-backend-image")
+    image = run_stack("dev", values).named("appstack-backend-image")
     assert image.inputs["build"]["networkMode"] == network
 
 
@@ -293,7 +296,7 @@ def test_migration_reruns_exactly_on_a_new_image(
     backend = container(run, "backend")
     assert migration.inputs["triggers"][0] == backend.inputs["image"]
     assert migration.inputs["triggers"][1] == '["alembic", "upgrade", "head"]'
-    assert migration.inputs["create"] == "python3 -m components.migrate"
+    assert migration.inputs["create"] == runner_command(cwd=REPO_ROOT)
     assert migration.inputs["environment"]["APPSTACK_MIGRATION_IMAGE"] == backend.inputs["image"]
     assert run.outputs["migration"]["revision"] == "0001_initial"
 
@@ -379,4 +382,4 @@ def test_invalid_settings_stop_the_program_before_any_resource() -> None:
     values = stack_config("dev")
     values["database"] = {"image": "postgres::bad"}
     with pytest.raises(pulumi.RunError, match=r"appstack:database.image"):
-        run_program("dev", values)
+        run_stack("dev", values)

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
 import yaml
 
-from components.settings import (
-    PROJECT_ROOT,
-    SettingsError,
-    declared_defaults,
-    parse_settings,
-)
-from policies.program import run_program, stack_config
+from appstack.defaults import defaults
+from appstack.settings import SettingsError, declared_defaults, parse_settings
+from tests.stacks import REPO_ROOT, run_stack, stack_config
+
+PROJECT = yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())
 
 
 def dev(**changes: Any) -> dict[str, Any]:
@@ -28,22 +27,29 @@ def dev(**changes: Any) -> dict[str, Any]:
     return values
 
 
-def test_defaults_come_from_pulumi_yaml() -> None:
-    settings = parse_settings("dev", {})
-    project = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())
-    assert settings.database.image == project["config"]["database"]["default"]["image"]
-    assert settings.cache.max_memory_mb == 256
-    assert [b.role for b in settings.object_store.buckets] == ["assets", "temp", "backups"]
-    assert settings.object_store.buckets[1].expiration_days == 7
-    assert settings.backend.migration_command == ("alembic", "upgrade", "head")
+def test_the_packaged_defaults_are_the_schema_defaults_of_pulumi_yaml() -> None:
+    """One source of truth in two files: the CLI reads Pulumi.yaml, the package defaults.yaml."""
+    schema = {key: spec["default"] for key, spec in PROJECT["config"].items()}
+    assert defaults() == schema
+    assert declared_defaults() == schema
 
 
 def test_every_key_is_declared_with_type_default_and_secrecy() -> None:
-    project = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())
-    for key, spec in project["config"].items():
+    for key, spec in PROJECT["config"].items():
         assert {"type", "default", "secret", "description"} <= set(spec), key
         assert spec["secret"] is False, key
-    assert set(declared_defaults()) == set(project["config"])
+
+
+def test_an_empty_stack_gets_every_default() -> None:
+    settings = parse_settings("dev", {})
+    database = defaults()["database"]
+    assert (settings.database.image, settings.database.port) == (
+        database["image"],
+        database["port"],
+    )
+    assert [b.role for b in settings.object_store.buckets] == [
+        bucket["role"] for bucket in defaults()["objectStore"]["buckets"]
+    ]
 
 
 def test_stack_values_merge_field_by_field() -> None:
@@ -109,18 +115,35 @@ def test_each_bad_value_is_named_with_what_was_expected(
         parse_settings("dev", dev(**changes))
 
 
-def test_unknown_stack_names_the_known_ones() -> None:
-    with pytest.raises(SettingsError, match=r"stack 'qa': expected one of dev, stage, prod, ci"):
-        parse_settings("qa", {})
+@pytest.mark.parametrize("stack", ["qa", "feature-42", "x"])
+def test_any_stack_named_like_a_prefix_is_an_environment(stack: str) -> None:
+    settings = parse_settings(stack, {})
+    assert settings.environment == stack
+    assert settings.bucket_name("temp") == f"{stack}-appstack-temp"
 
 
-def test_outside_dev_a_backend_image_is_required() -> None:
+@pytest.mark.parametrize("stack", ["QA", "feature_42", "-dev", "dev-", "a.b", "x" * 21])
+def test_a_stack_name_that_makes_bad_docker_or_bucket_names_is_refused(stack: str) -> None:
+    with pytest.raises(SettingsError, match=rf"stack '{re.escape(stack)}': expected 1-20 lower"):
+        parse_settings(stack, {})
+
+
+def test_the_settings_accept_a_stage_stack_without_a_backend_image() -> None:
+    """Whether a backend image is needed is the Platform's business, not the stack file's."""
+    values = copy.deepcopy(stack_config("stage"))
+    values["backend"]["image"] = ""
+    assert parse_settings("stage", values).backend.image is None
+
+
+def test_outside_dev_the_platform_requires_a_backend_image() -> None:
+    import pulumi
+
     values = copy.deepcopy(stack_config("stage"))
     values["backend"]["image"] = ""
     with pytest.raises(
-        SettingsError, match=r"appstack:backend\.image: expected an image reference"
+        pulumi.RunError, match=r"appstack:backend\.image: expected an image reference \(only dev"
     ):
-        parse_settings("stage", values)
+        run_stack("stage", values)
 
 
 def test_prod_must_protect_its_data() -> None:
@@ -153,7 +176,7 @@ def test_unknown_top_level_key_is_reported_by_the_program() -> None:
     values = dev()
     values["databse"] = {"image": "pgvector/pgvector:pg17"}
     with pytest.raises(pulumi.RunError, match=r"appstack:databse: expected one of the keys"):
-        run_program("dev", values)
+        run_stack("dev", values)
 
 
 def test_a_users_mistake_ends_without_a_traceback() -> None:
@@ -161,7 +184,7 @@ def test_a_users_mistake_ends_without_a_traceback() -> None:
     import pulumi
 
     with pytest.raises(pulumi.RunError) as caught:
-        run_program("dev", dev(network={"mode": "overlay"}))
+        run_stack("dev", dev(network={"mode": "overlay"}))
     assert "Traceback" not in str(caught.value)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
@@ -255,7 +278,7 @@ def test_a_build_context_outside_the_project_or_missing_is_refused(
 
 
 def test_a_build_context_is_resolved_through_symlinks(tmp_path: Any) -> None:
-    from components.settings import build_context_problem
+    from appstack.validation import build_context_problem
 
     project = tmp_path / "project"
     (project / "app").mkdir(parents=True)
@@ -298,7 +321,7 @@ def test_a_bucket_role_making_a_name_the_provider_refuses_is_refused(role: str, 
 
 def test_bucket_names_are_checked_by_the_bucket_providers_own_rules() -> None:
     """One implementation: the settings call the function the provider's `check` calls."""
-    from components import bucket, settings
+    from appstack import bucket, settings
 
     assert settings.bucket_name_problems is bucket.bucket_name_problems
 

@@ -1,4 +1,16 @@
-"""appstack's component resources, one module per concept, and the settings they are built from.
+"""appstack: Pulumi components for a Python backend's platform, one module per concept.
 
-Kept free of imports: `components.migrate` runs under the deploying machine's plain Python.
+- `appstack.network`: `Network`/`NetworkArgs`, and `NetworkAttachment` (how containers attach);
+- `appstack.database`: `Database`/`DatabaseArgs` (PostgreSQL + pgvector, verified live);
+- `appstack.cache`: `Cache`/`CacheArgs` (Redis);
+- `appstack.object_store`: `ObjectStore`/`ObjectStoreArgs`, `BucketSpec` (MinIO and its buckets);
+- `appstack.migration`: `Migration`/`MigrationArgs` (the schema migration before the backend);
+- `appstack.backend`: `backend_image`/`BackendImageArgs`, `Backend`/`BackendArgs`;
+- `appstack.bucket`, `appstack.pgvector`: the dynamic resources `Bucket` and `PgvectorExtension`;
+- `appstack.platform`: `Platform`, appstack's own stack built from `appstack.settings`;
+- `appstack.contract`: labels, type tokens, unknown sentinels, exit codes, image references;
+- `appstack.graph`: run a program under Pulumi's mocks and record its resource graph.
+
+Import the modules you use: this package imports nothing itself, so that `python -m
+appstack.migrate` (run by the Migration step) starts without loading Pulumi.
 """

@@ -61,8 +61,7 @@ from minio.signer import sign_v4_s3
 from minio.time import to_amz_date, utcnow
 from minio.versioningconfig import SUSPENDED, VersioningConfig
 
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-"""How the dynamic provider host represents a value not known yet (preview)."""
+from appstack.contract import DYNAMIC_MODULE, WIRE_UNKNOWN
 
 ACCESS_LEVELS = ("private", "download")
 """`private`: no anonymous access at all; `download`: anyone may GET objects (no listing)."""
@@ -184,7 +183,7 @@ def bucket_name_problems(name: str) -> list[str]:
 def _is_unknown(value: Any) -> bool:
     from pulumi.output import Unknown
 
-    return isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN)
+    return isinstance(value, Unknown) or (isinstance(value, str) and value == WIRE_UNKNOWN)
 
 
 def _is_positive_int(value: Any) -> bool:
@@ -793,7 +792,7 @@ class BucketProvider(dynamic.ResourceProvider):
             raise _fail("deleting", props, error) from None
 
 
-class Bucket(dynamic.Resource, module="appstack", name="Bucket"):
+class Bucket(dynamic.Resource, module=DYNAMIC_MODULE, name="Bucket"):
     """One MinIO bucket whose versioning, lifecycle rules, tags and access are kept as declared."""
 
     bucket_name: pulumi.Output[str]

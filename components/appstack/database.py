@@ -1,78 +1,111 @@
 """Database: PostgreSQL with pgvector, verified live by the deployment itself.
 
-Creates the pinned image (`RemoteImage`), the data volume `{env}-database-data` (protected and
-kept on delete where the stack says so), a generated password (secret), the container
-`{env}-database` with a `pg_isready` health check over TCP and a wait until healthy, and the
-`PgvectorExtension` step that connects, ensures `CREATE EXTENSION vector` and fails with a clear
-message on an image without pgvector. Nothing downstream runs before that step succeeds.
+Creates the pinned image (`RemoteImage`), the data volume (`{container}-data`, protected and kept
+on delete where the Args say so), a generated password (secret), the container (default
+`{environment}-{name}`) with a `pg_isready` health check over TCP and a wait until healthy, and
+the `PgvectorExtension` step that connects, ensures `CREATE EXTENSION vector` and fails with a
+clear message on an image without pgvector. Nothing downstream runs before that step succeeds:
+depend on `ready`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_docker as docker
 
-from components import common
-from components.pgvector import PgvectorExtension, PgvectorExtensionArgs
-from components.settings import Settings
+from appstack import common
+from appstack.contract import component_type
+from appstack.defaults import section
+from appstack.pgvector import PgvectorExtension, PgvectorExtensionArgs
+from appstack.validation import SQL_IDENTIFIER, Problems
 
 STANDARD_PORT = 5432
 DATA_PATH = "/var/lib/postgresql/data"
+_DEFAULTS = section("database")
+
+
+@dataclass(kw_only=True)
+class DatabaseArgs(common.StatefulContainerArgs):
+    """PostgreSQL with pgvector: image, port, database and role, and how long to wait for it."""
+
+    image: str = _DEFAULTS["image"]
+    """A pgvector PostgreSQL image reference (pinned by digest in production).
+
+    Plain, never an Output: the policy pack must read it at preview, before anything runs, to
+    refuse a PostgreSQL image without pgvector (the `postgres:15-alpine` incident) and an
+    unpinned one in production. An Output would be unknown then, and refused as such.
+    """
+    port: pulumi.Input[int] = _DEFAULTS["port"]
+    """The host port (published on the bind address, or listened on with host networking)."""
+    database_name: pulumi.Input[str] = _DEFAULTS["name"]
+    """The database created on first start."""
+    user: pulumi.Input[str] = _DEFAULTS["user"]
+    """The superuser role created on first start."""
+    connect_timeout_seconds: pulumi.Input[int] = _DEFAULTS["connectTimeoutSeconds"]
+    """How long the pgvector check waits for the server to accept connections."""
 
 
 class Database(pulumi.ComponentResource):
-    """PostgreSQL + pgvector for one environment."""
+    """PostgreSQL + pgvector, its data volume and its generated password."""
 
     host: pulumi.Output[str]
+    """The address the deploying machine reaches the database on."""
     port: pulumi.Output[int]
     database_name: pulumi.Output[str]
     user: pulumi.Output[str]
     password: pulumi.Output[str]
+    """The generated password (secret)."""
     dsn: pulumi.Output[str]
+    """`postgresql://` URL from the deploying machine (secret)."""
     internal_dsn: pulumi.Output[str]
+    """`postgresql+psycopg://` URL from other containers on the same network (secret)."""
     container_name: pulumi.Output[str]
     pgvector_version: pulumi.Output[str]
     server_version: pulumi.Output[str]
     ready: pulumi.Resource
+    """The pgvector check: depend on it to run after the database is up with pgvector."""
 
     def __init__(
-        self,
-        name: str,
-        settings: Settings,
-        network_name: pulumi.Input[str] | None,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("appstack:index:Database", name, None, opts)
-        db = settings.database
-        where = common.placement(settings, settings.prefixed("database"), STANDARD_PORT, db.port)
+        problems = Problems(f"Database {name!r}")
+        ident = common.identify(name, args, problems)
+        problems.image("image", args.image)
+        problems.port("port", args.port)
+        for key in ("database_name", "user"):
+            problems.matches(key, getattr(args, key), SQL_IDENTIFIER, "a lower-case SQL identifier")
+        problems.integer("connect_timeout_seconds", args.connect_timeout_seconds, 1, 3600)
+        problems.raise_if_any()
 
-        image = common.remote_image(f"{name}-image", db.image, self)
-        volume = docker.Volume(
-            f"{name}-data",
-            name=settings.prefixed("database-data"),
-            labels=common.volume_labels(settings, "database-data"),
-            opts=common.data_options(settings, self),
-        )
+        super().__init__(component_type("Database"), name, None, opts)
+        where = common.placement(args.network, ident.container_name, STANDARD_PORT, args.port)
+        image = common.remote_image(f"{name}-image", args.image, self)
+        volume = common.data_volume(f"{name}-data", ident, "database-data", args, self)
         password = common.generated_secret(f"{name}-password", 32, self)
         secret_password = common.secret(password.result)
-        envs = secret_password.apply(
-            lambda value: [
-                f"POSTGRES_USER={db.user}",
-                f"POSTGRES_PASSWORD={value}",
-                f"POSTGRES_DB={db.name}",
-                f"PGPORT={where.internal_port}",
+        envs = pulumi.Output.all(
+            secret_password, args.user, args.database_name, where.internal_port
+        ).apply(
+            lambda values: [
+                f"POSTGRES_USER={values[1]}",
+                f"POSTGRES_PASSWORD={values[0]}",
+                f"POSTGRES_DB={values[2]}",
+                f"PGPORT={values[3]}",
                 f"PGDATA={DATA_PATH}/pgdata",
             ]
         )
         health = 'pg_isready -q -h 127.0.0.1 -p "$PGPORT" -U "$POSTGRES_USER" -d "$POSTGRES_DB"'
         container = common.service_container(
             f"{name}-container",
-            settings,
+            ident,
+            args,
             common.ServiceSpec(
                 role="database",
-                image_reference=db.image,
+                image_reference=args.image,
                 health_test=["CMD-SHELL", health],
-                published=[(STANDARD_PORT, db.port)],
+                published=[(STANDARD_PORT, args.port)],
                 command=["postgres", "-c", f"listen_addresses={where.listen_address}"],
                 volumes=[
                     docker.ContainerVolumeArgs(volume_name=volume.name, container_path=DATA_PATH)
@@ -80,54 +113,49 @@ class Database(pulumi.ComponentResource):
             ),
             image.image_id,
             envs,
-            network_name,
-            self,
+            pulumi.ResourceOptions(parent=self),
         )
         check = PgvectorExtension(
             f"{name}-pgvector",
             PgvectorExtensionArgs(
                 host=where.host_address,
                 port=where.host_port,
-                database=db.name,
-                user=db.user,
+                database=args.database_name,
+                user=args.user,
                 password=secret_password,
-                image=db.image,
-                connect_timeout_seconds=db.connect_timeout_seconds,
+                image=args.image,
+                connect_timeout_seconds=args.connect_timeout_seconds,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[container]),
         )
 
         self.host = pulumi.Output.from_input(where.host_address)
         self.port = pulumi.Output.from_input(where.host_port)
-        self.database_name = pulumi.Output.from_input(db.name)
-        self.user = pulumi.Output.from_input(db.user)
+        self.database_name = pulumi.Output.from_input(args.database_name)
+        self.user = pulumi.Output.from_input(args.user)
         self.password = secret_password
         self.dsn = common.secret(
             pulumi.Output.concat(
                 "postgresql://",
-                db.user,
+                args.user,
                 ":",
                 password.result,
                 "@",
-                where.host_address,
-                ":",
-                str(where.host_port),
+                where.host_endpoint,
                 "/",
-                db.name,
+                args.database_name,
             )
         )
         self.internal_dsn = common.secret(
             pulumi.Output.concat(
                 "postgresql+psycopg://",
-                db.user,
+                args.user,
                 ":",
                 password.result,
                 "@",
-                where.internal_host,
-                ":",
-                str(where.internal_port),
+                where.internal_endpoint,
                 "/",
-                db.name,
+                args.database_name,
             )
         )
         self.container_name = container.name

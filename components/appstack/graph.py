@@ -1,12 +1,13 @@
-"""Run the appstack program for one stack under Pulumi's mocks and record its resource graph.
+"""Run a Pulumi program under the SDK's mocks and record its resource graph.
 
-No engine, no Docker, no network: the program runs in this process against a recording mock
-monitor, with the stack's `Pulumi.<stack>.yaml` values (and any overrides) as its config. Every
+No engine, no Docker, no network: the program (any `__main__.py`, appstack's own or a consumer's)
+runs in this process against a recording mock monitor, in its own directory as Pulumi runs it,
+with the config given (typically a stack file's, `read_stack_file`, plus overrides). Every
 registration is kept as the engine would see it: type, logical name, parent, inputs with secret
 and unknown values marked, and the options that matter (protect, retain on delete, dependencies).
 In preview mode, values that a provider computes on create (an image id, a password) are unknown
-(`policies.model.UNKNOWN`, the sentinel the policies judge), exactly as in `pulumi preview` of a
-new stack. The policy check and the tests both use this.
+(`appstack.contract.UNKNOWN`, the sentinel the policies judge), exactly as in `pulumi preview` of
+a new stack. The policy check (`python -m policies.check`) and the tests both use this.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import runpy
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -25,17 +28,20 @@ from typing import Any
 import pulumi
 import yaml
 from google.protobuf import json_format
-from pulumi.runtime import mocks, settings
+from pulumi.runtime import mocks, rpc, settings
 from pulumi.runtime.sync_await import _sync_await
 
-from policies.model import UNKNOWN
+from appstack.contract import (
+    COMMAND,
+    PGVECTOR_EXTENSION,
+    RANDOM_PASSWORD,
+    REMOTE_IMAGE,
+    UNKNOWN,
+    WIRE_UNKNOWN,
+)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-NAMESPACE = "appstack"
-SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
-SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270"
-UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 STACK_TYPE = "pulumi:pulumi:Stack"
+"""The type of the root resource every program registers first (not recorded)."""
 
 
 @dataclass
@@ -89,7 +95,7 @@ class ProgramRun:
 def _decode(value: Any) -> tuple[Any, bool]:
     """A wire value with secrets unwrapped and unknowns as UNKNOWN; and whether it held a secret."""
     if isinstance(value, dict):
-        if value.get(SECRET_SIG_KEY) == SECRET_SIG_VALUE:
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
             inner, _ = _decode(value.get("value"))
             return inner, True
         decoded: dict[str, Any] = {}
@@ -101,7 +107,7 @@ def _decode(value: Any) -> tuple[Any, bool]:
     if isinstance(value, list):
         items = [_decode(item) for item in value]
         return [item for item, _ in items], any(flag for _, flag in items)
-    if value == UNKNOWN_VALUE:
+    if value == WIRE_UNKNOWN:
         return UNKNOWN, False
     # Numbers stay as the wire carries them, floats (7.0), exactly as the engine hands them to a
     # policy pack: turning them back into ints here once hid a policy that refused 7.0.
@@ -119,15 +125,15 @@ class _ComputedValues(pulumi.runtime.Mocks):
         resource_id = f"{args.name}-id"
         if self.preview:
             return resource_id, state
-        if args.typ == "docker:index/remoteImage:RemoteImage":
+        if args.typ == REMOTE_IMAGE:
             digest = hashlib.sha256(str(args.inputs.get("name")).encode()).hexdigest()
             state["imageId"] = f"sha256:{digest}"
             state["repoDigest"] = ""
-        elif args.typ == "random:index/randomPassword:RandomPassword":
+        elif args.typ == RANDOM_PASSWORD:
             state["result"] = f"generated-{args.name}-0123456789"
-        elif args.typ == "pulumi-python:dynamic/appstack:PgvectorExtension":
+        elif args.typ == PGVECTOR_EXTENSION:
             state.update(extension_version="0.8.0", server_version="17.2")
-        elif args.typ == "command:local:Command":
+        elif args.typ == COMMAND:
             state["stdout"] = "INFO  [alembic] ok\nappstack-migration-revision: 0001_initial"
             state["stderr"] = ""
         return resource_id, state
@@ -239,16 +245,34 @@ class _RecordingMonitor(mocks.MockMonitor):
         return response
 
 
-def stack_config(stack: str) -> dict[str, Any]:
-    """The raw `appstack:` values of a committed stack file, keyed without the namespace."""
-    path = PROJECT_ROOT / f"Pulumi.{stack}.yaml"
+def read_stack_file(path: Path) -> dict[str, Any]:
+    """The `config:` values of a stack file (`Pulumi.<stack>.yaml`), keyed `namespace:key`."""
     document = yaml.safe_load(path.read_text()) or {}
-    values: dict[str, Any] = {}
-    for key, value in (document.get("config") or {}).items():
-        namespace, _, name = key.partition(":")
-        if namespace == NAMESPACE:
-            values[name] = value
-    return values
+    config = document.get("config") if isinstance(document, dict) else None
+    if not isinstance(config, dict):
+        return {}
+    return {str(key): value for key, value in config.items()}
+
+
+def in_namespace(config: Mapping[str, Any], namespace: str) -> dict[str, Any]:
+    """The values of one namespace (`appstack:database` -> `database`)."""
+    prefix = f"{namespace}:"
+    return {key[len(prefix) :]: value for key, value in config.items() if key.startswith(prefix)}
+
+
+def namespaced(values: Mapping[str, Any], namespace: str) -> dict[str, Any]:
+    """Values keyed without namespace, keyed `namespace:key` as a program's config holds them."""
+    return {f"{namespace}:{key}": value for key, value in values.items()}
+
+
+def project_name(program: Path) -> str | None:
+    """The project name in the `Pulumi.yaml` beside `program`, if there is one."""
+    project_file = program.parent / "Pulumi.yaml"
+    if not project_file.is_file():
+        return None
+    document = yaml.safe_load(project_file.read_text()) or {}
+    name = document.get("name") if isinstance(document, dict) else None
+    return name if isinstance(name, str) and name else None
 
 
 def apply_override(values: dict[str, Any], path: str, value: Any) -> None:
@@ -290,25 +314,49 @@ async def _resolve_outputs(value: Any, path: str, secret_paths: set[str]) -> Any
     return resolved
 
 
+@contextmanager
+def _in_directory_of(program: Path) -> Iterator[None]:
+    """Run with the program's directory as working directory and first import path, as Pulumi
+    runs a program (relative paths in it, such as a build context, resolve there)."""
+    previous = Path.cwd()
+    directory = str(program.parent)
+    os.chdir(directory)
+    sys.path.insert(0, directory)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+        if directory in sys.path:
+            sys.path.remove(directory)
+
+
 def run_program(
+    program: str | Path,
     stack: str,
-    values: Mapping[str, Any] | None = None,
+    config: Mapping[str, Any] | None = None,
     *,
+    project: str | None = None,
     preview: bool = False,
 ) -> ProgramRun:
-    """Run `__main__.py` for `stack` with `values` (default: the stack file) and record it.
+    """Run the Pulumi program `program` (a `__main__.py`) as stack `stack` and record its graph.
 
-    Raises whatever the program raises (a `pulumi.RunError` for invalid settings).
+    `config` holds the config values keyed `namespace:key` (see `read_stack_file`, `namespaced`);
+    structured values are passed as JSON, as the engine passes them. `project` is the project name
+    in every URN (default: the `Pulumi.yaml` beside the program, else its directory's name). With
+    `preview`, values providers compute are unknown, as in a preview of a new stack.
+
+    Raises whatever the program raises (a `pulumi.RunError` for invalid settings or Args).
     """
-    config_values = stack_config(stack) if values is None else dict(values)
+    path = Path(program).resolve()
+    project = project or project_name(path) or path.parent.name
     run = ProgramRun(stack=stack, preview=preview)
     computed = _ComputedValues(preview)
     monitor = _RecordingMonitor(computed, run)
 
     pulumi.runtime.set_all_config(
         {
-            f"{NAMESPACE}:{key}": json.dumps(value) if not isinstance(value, str) else value
-            for key, value in config_values.items()
+            key: json.dumps(value) if not isinstance(value, str) else value
+            for key, value in (config or {}).items()
         }
     )
     settings.set_root_resource(None)  # type: ignore[arg-type]
@@ -317,13 +365,14 @@ def run_program(
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        mocks.set_mocks(computed, project=NAMESPACE, stack=stack, preview=preview, monitor=monitor)
+        mocks.set_mocks(computed, project=project, stack=stack, preview=preview, monitor=monitor)
         root = settings.get_root_resource()
 
-        def program() -> None:
-            runpy.run_path(str(PROJECT_ROOT / "__main__.py"), run_name="__main__")
+        def main() -> None:
+            runpy.run_path(str(path), run_name="__main__")
 
-        _sync_await(mocks.run_pulumi_func(program))
+        with _in_directory_of(path):
+            _sync_await(mocks.run_pulumi_func(main))
         exported = dict(getattr(root, "outputs", {}))
         run.outputs = _sync_await(_resolve_outputs(exported, "", run.secret_outputs))
     finally:

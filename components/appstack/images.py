@@ -1,4 +1,4 @@
-"""Docker image reference parsing, shared by the policy pack and settings validation.
+"""Docker image reference parsing, shared by the components, the settings and the policy pack.
 
 Decisions about images (is this PostgreSQL? is it pgvector? is it pinned?) must be made on the
 *structure* of a reference, never on substrings: ``postgres:16-pgvector`` is the official

@@ -1,7 +1,7 @@
 """Run the backend image's migration as a one-shot container and report the revision reached.
 
-The `Migration` component runs `python3 -m components.migrate` through pulumi-command; this module
-uses the standard library only, so it works with any Python 3.11 on the deploying machine. It
+The `Migration` component runs `<python> -m appstack.migrate` through pulumi-command, with the
+interpreter the program runs under; this module needs nothing beyond the standard library. It
 reads its inputs from the environment (the DSN never appears on a command line), runs the
 migration command in the backend image, and on failure prints the tail of the migration's log
 and exits non-zero, which fails the deployment before the backend is touched. On success it runs
@@ -19,6 +19,8 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
+
+from appstack.contract import ENVIRONMENT_LABEL, ROLE_LABEL
 
 REVISION_MARKER = "appstack-migration-revision:"
 SECRET_ENV = "DATABASE_URL"
@@ -96,9 +98,9 @@ def container_argv(environ: Mapping[str, str], command: Sequence[str]) -> list[s
         "--network",
         environ["APPSTACK_MIGRATION_NETWORK"],
         "--label",
-        "appstack.role=migration",
+        f"{ROLE_LABEL}=migration",
         "--label",
-        f"appstack.environment={environ['APPSTACK_ENVIRONMENT']}",
+        f"{ENVIRONMENT_LABEL}={environ['APPSTACK_ENVIRONMENT']}",
         "-e",
         SECRET_ENV,
         "-e",

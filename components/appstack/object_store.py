@@ -1,28 +1,78 @@
-"""ObjectStore: the MinIO server and the environment's buckets with their lifecycle rules.
+"""ObjectStore: the MinIO server and its buckets with their lifecycle rules.
 
 Creates the pinned image, generated root credentials (secret), the data volume
-`{env}-objectstore-data` (protected and kept on delete where the stack says so), the container
-`{env}-objectstore` with a readiness health check and a wait until healthy, and one `Bucket`
-(`{env}-{project}-{role}`) per declared bucket once the server is healthy. Buckets are private:
+`{container}-data` (protected and kept on delete where the Args say so), the container (default
+`{environment}-{name}`) with a readiness health check and a wait until healthy, and one `Bucket`
+(`{bucket_prefix}-{role}`) per declared bucket once the server is healthy. Buckets are private:
 the backend hands out presigned URLs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
 import pulumi
 import pulumi_docker as docker
 
-from components import common
-from components.bucket import Bucket, BucketArgs, LifecycleRule, stale_uploads_expiry
-from components.settings import BucketSettings, Settings
+from appstack import common
+from appstack.bucket import (
+    DAY_FIELDS,
+    Bucket,
+    BucketArgs,
+    LifecycleRule,
+    bucket_name_problems,
+    stale_uploads_expiry,
+)
+from appstack.contract import component_type
+from appstack.defaults import section
+from appstack.validation import Problems, prefix_problem
 
 STANDARD_PORT = 9000
 STANDARD_CONSOLE_PORT = 9001
 DATA_PATH = "/data"
+DEFAULT_HEALTH_COMMAND = ("CMD-SHELL", "mc ready local")
+_DEFAULTS = section("objectStore")
 
 
-def lifecycle_rules(bucket: BucketSettings) -> list[LifecycleRule]:
-    """The typed lifecycle rules a bucket's settings ask for, one rule id per action."""
+@dataclass(frozen=True)
+class BucketSpec:
+    """One bucket `{bucket_prefix}-{role}` and its lifecycle.
+
+    Plain values: the buckets decide which resources exist, and the policy pack reads their rules
+    at preview (a temp bucket must expire its objects).
+    """
+
+    role: str
+    """What the bucket is for (`assets`, `temp`, `backups`): the last part of its name."""
+    versioning: bool = False
+    """Keep old versions of overwritten and deleted objects."""
+    expiration_days: int | None = None
+    """Delete objects (under `prefix`) this many days after creation."""
+    abort_incomplete_multipart_days: int | None = None
+    """Abort multipart uploads not completed after this many days (server-wide in MinIO)."""
+    noncurrent_version_expiration_days: int | None = None
+    """Delete old versions this many days after they were replaced (versioned buckets only)."""
+    prefix: str = ""
+    """The key prefix the expiry applies to; empty means the whole bucket."""
+
+
+class BucketRules(Protocol):
+    """What `lifecycle_rules` reads: a `BucketSpec`, or the stack settings' bucket entry."""
+
+    @property
+    def expiration_days(self) -> int | None: ...
+    @property
+    def abort_incomplete_multipart_days(self) -> int | None: ...
+    @property
+    def noncurrent_version_expiration_days(self) -> int | None: ...
+    @property
+    def prefix(self) -> str: ...
+
+
+def lifecycle_rules(bucket: BucketRules) -> list[LifecycleRule]:
+    """The typed lifecycle rules a bucket declaration asks for, one rule id per action."""
     rules: list[LifecycleRule] = []
     if bucket.expiration_days is not None:
         rules.append(
@@ -47,52 +97,106 @@ def lifecycle_rules(bucket: BucketSettings) -> list[LifecycleRule]:
     return rules
 
 
+@dataclass(kw_only=True)
+class ObjectStoreArgs(common.StatefulContainerArgs):
+    """MinIO: image, ports, the buckets it holds and their names."""
+
+    image: str = _DEFAULTS["image"]
+    """A MinIO server image reference. Plain: the policy pack reads it at preview."""
+    port: pulumi.Input[int] = _DEFAULTS["port"]
+    """The host port of the S3 API."""
+    console_port: pulumi.Input[int] = _DEFAULTS["consolePort"]
+    """The host port of the web console."""
+    buckets: Sequence[BucketSpec] = field(default_factory=tuple)
+    """The buckets to keep on the server (none by default)."""
+    bucket_prefix: str | None = None
+    """The first part of every bucket name. Default `{environment}-{name}`. Plain: names are
+    checked against the S3 naming rules before anything runs."""
+    force_destroy: pulumi.Input[bool] = _DEFAULTS["forceDestroy"]
+    """Allow deleting buckets that still hold objects (all of them are deleted)."""
+    health_command: Sequence[str] = tuple(_DEFAULTS["healthCommand"])
+    """The container health check in Docker's form; empty means `mc ready local`."""
+
+
 class ObjectStore(pulumi.ComponentResource):
-    """MinIO and its buckets for one environment."""
+    """MinIO, its root credentials and its buckets."""
 
     endpoint: pulumi.Output[str]
+    """`host:port` of the S3 API from the deploying machine."""
     internal_endpoint: pulumi.Output[str]
+    """`host:port` of the S3 API from other containers on the same network."""
     access_key: pulumi.Output[str]
+    """The generated root access key (secret)."""
     secret_key: pulumi.Output[str]
-    bucket_names: dict[str, pulumi.Output[str]]
+    """The generated root secret key (secret)."""
     buckets: list[Bucket]
+    """The bucket resources: depend on them to run after every bucket exists."""
+    bucket_names: dict[str, pulumi.Output[str]]
+    """Each bucket's name by role."""
+    bucket_config: dict[str, pulumi.Output[dict[str, Any]]]
+    """Each bucket as deployed, by role: `{name, versioning, lifecycleRules}` (verify reads it)."""
 
     def __init__(
-        self,
-        name: str,
-        settings: Settings,
-        network_name: pulumi.Input[str] | None,
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: ObjectStoreArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("appstack:index:ObjectStore", name, None, opts)
-        store = settings.object_store
-        container_name = settings.prefixed("objectstore")
-        where = common.placement(settings, container_name, STANDARD_PORT, store.port)
-        console = common.placement(
-            settings, container_name, STANDARD_CONSOLE_PORT, store.console_port
-        )
+        problems = Problems(f"ObjectStore {name!r}")
+        ident = common.identify(name, args, problems)
+        problems.image("image", args.image)
+        problems.port("port", args.port)
+        problems.port("console_port", args.console_port)
+        problems.flag("force_destroy", args.force_destroy)
+        problems.argv("health_command", args.health_command, allow_empty=True)
+        prefix = args.bucket_prefix or f"{ident.environment}-{name}"
+        roles: set[str] = set()
+        for index, bucket in enumerate(args.buckets):
+            if not isinstance(bucket, BucketSpec):
+                problems.bad(f"buckets[{index}]", "a BucketSpec", bucket)
+                continue
+            if bucket.role in roles:
+                problems.bad(
+                    f"buckets[{index}].role", "a role used by no other bucket", bucket.role
+                )
+            roles.add(bucket.role)
+            problems.flag(f"buckets[{index}].versioning", bucket.versioning)
+            problems.check(f"buckets[{index}].prefix", bucket.prefix, prefix_problem(bucket.prefix))
+            for key in DAY_FIELDS:
+                days = getattr(bucket, key)
+                if days is not None:
+                    problems.integer(f"buckets[{index}].{key}", days, 1, 36500)
+            if bucket.noncurrent_version_expiration_days is not None and not bucket.versioning:
+                problems.bad(
+                    f"buckets[{index}].noncurrent_version_expiration_days",
+                    "versioning=True (old versions exist only in a versioned bucket)",
+                    bucket.noncurrent_version_expiration_days,
+                )
+            for problem in bucket_name_problems(f"{prefix}-{bucket.role}"):
+                problems.bad(
+                    f"buckets[{index}]", f"a bucket name that {problem}", f"{prefix}-{bucket.role}"
+                )
+        problems.raise_if_any()
 
-        image = common.remote_image(f"{name}-image", store.image, self)
-        volume = docker.Volume(
-            f"{name}-data",
-            name=settings.prefixed("objectstore-data"),
-            labels=common.volume_labels(settings, "objectstore-data"),
-            opts=common.data_options(settings, self),
+        super().__init__(component_type("ObjectStore"), name, None, opts)
+        container_name = ident.container_name
+        where = common.placement(args.network, container_name, STANDARD_PORT, args.port)
+        console = common.placement(
+            args.network, container_name, STANDARD_CONSOLE_PORT, args.console_port
         )
+        image = common.remote_image(f"{name}-image", args.image, self)
+        volume = common.data_volume(f"{name}-data", ident, "objectstore-data", args, self)
         access_key = common.generated_secret(f"{name}-access-key", 20, self)
         secret_key = common.generated_secret(f"{name}-secret-key", 40, self)
-        health = store.health_command or ("CMD-SHELL", "mc ready local")
+        health = args.health_command or DEFAULT_HEALTH_COMMAND
         # MinIO aborts incomplete multipart uploads server-wide, not per bucket: the
-        # strictest declared abortIncompleteMultipartDays becomes the server's setting.
-        rules = {bucket.role: lifecycle_rules(bucket) for bucket in store.buckets}
+        # strictest declared abort_incomplete_multipart_days becomes the server's setting.
+        rules = {bucket.role: lifecycle_rules(bucket) for bucket in args.buckets}
         stale_uploads = stale_uploads_expiry(rules.values())
         envs = common.secret(
-            pulumi.Output.all(access_key.result, secret_key.result).apply(
-                lambda keys: [
-                    f"MINIO_ROOT_USER={keys[0]}",
-                    f"MINIO_ROOT_PASSWORD={keys[1]}",
+            pulumi.Output.all(access_key.result, secret_key.result, where.internal_port).apply(
+                lambda values: [
+                    f"MINIO_ROOT_USER={values[0]}",
+                    f"MINIO_ROOT_PASSWORD={values[1]}",
                     # `mc ready local` reads its alias from here, whatever the port.
-                    f"MC_HOST_local=http://{keys[0]}:{keys[1]}@127.0.0.1:{where.internal_port}",
+                    f"MC_HOST_local=http://{values[0]}:{values[1]}@127.0.0.1:{values[2]}",
                     "MINIO_BROWSER_REDIRECT=false",
                     f"MINIO_API_STALE_UPLOADS_EXPIRY={stale_uploads}",
                 ]
@@ -100,22 +204,23 @@ class ObjectStore(pulumi.ComponentResource):
         )
         container = common.service_container(
             f"{name}-container",
-            settings,
+            ident,
+            args,
             common.ServiceSpec(
                 role="objectstore",
-                image_reference=store.image,
+                image_reference=args.image,
                 health_test=list(health),
                 published=[
-                    (STANDARD_PORT, store.port),
-                    (STANDARD_CONSOLE_PORT, store.console_port),
+                    (STANDARD_PORT, args.port),
+                    (STANDARD_CONSOLE_PORT, args.console_port),
                 ],
                 command=[
                     "server",
                     DATA_PATH,
                     "--address",
-                    f"{_listen(where)}:{where.internal_port}",
+                    pulumi.Output.concat(_listen(where), ":", common.text(where.internal_port)),
                     "--console-address",
-                    f"{_listen(console)}:{console.internal_port}",
+                    pulumi.Output.concat(_listen(console), ":", common.text(console.internal_port)),
                 ],
                 volumes=[
                     docker.ContainerVolumeArgs(volume_name=volume.name, container_path=DATA_PATH)
@@ -123,50 +228,54 @@ class ObjectStore(pulumi.ComponentResource):
             ),
             image.image_id,
             envs,
-            network_name,
-            self,
+            pulumi.ResourceOptions(parent=self),
         )
 
-        self.endpoint = pulumi.Output.from_input(f"{where.host_address}:{where.host_port}")
-        self.internal_endpoint = pulumi.Output.from_input(
-            f"{where.internal_host}:{where.internal_port}"
-        )
+        self.endpoint = where.host_endpoint
+        self.internal_endpoint = where.internal_endpoint
         self.access_key = common.secret(access_key.result)
         self.secret_key = common.secret(secret_key.result)
         self.buckets = []
         self.bucket_names = {}
-        for bucket in store.buckets:
+        self.bucket_config = {}
+        for bucket in args.buckets:
             resource = Bucket(
                 f"{name}-bucket-{bucket.role}",
                 BucketArgs(
-                    bucket_name=settings.bucket_name(bucket.role),
+                    bucket_name=f"{prefix}-{bucket.role}",
                     endpoint=self.endpoint,
                     access_key=self.access_key,
                     secret_key=self.secret_key,
                     versioning=bucket.versioning,
                     lifecycle_rules=rules[bucket.role],
-                    tags={"environment": settings.environment, "role": bucket.role},
+                    tags={"environment": ident.environment, "role": bucket.role},
                     access="private",
-                    force_destroy=store.force_destroy,
+                    force_destroy=args.force_destroy,
                     role=bucket.role,
                 ),
                 opts=pulumi.ResourceOptions.merge(
-                    common.data_options(settings, self),
+                    common.data_options(args, self),
                     pulumi.ResourceOptions(depends_on=[container]),
                 ),
             )
             self.buckets.append(resource)
             self.bucket_names[bucket.role] = resource.bucket_name
+            self.bucket_config[bucket.role] = pulumi.Output.all(
+                name=resource.bucket_name,
+                versioning=resource.versioning,
+                lifecycleRules=resource.lifecycle_rules,
+            )
         self.register_outputs(
             {
                 "endpoint": self.endpoint,
                 "accessKey": self.access_key,
                 "secretKey": self.secret_key,
                 "buckets": self.bucket_names,
+                "bucketConfig": self.bucket_config,
             }
         )
 
 
 def _listen(where: common.Placement) -> str:
-    """MinIO's listen host: empty (all interfaces of its own namespace) in bridge mode."""
+    """MinIO's listen host: empty (all interfaces of its own namespace) on a bridge network."""
     return "" if where.listen_address == "0.0.0.0" else where.listen_address

@@ -24,6 +24,8 @@ import pulumi
 import pulumi.dynamic as dynamic
 from psycopg import errors as pg_errors
 
+from appstack.contract import DYNAMIC_MODULE, WIRE_UNKNOWN
+
 EXTENSION_NAME = "vector"
 SUGGESTED_IMAGE = "pgvector/pgvector:pg17"
 RETRY_INTERVAL_SECONDS = 1.0
@@ -49,8 +51,6 @@ waiting, so it fails at once."""
 
 CONNECTION_KEYS = ("host", "port", "database", "user", "password")
 INPUT_KEYS = (*CONNECTION_KEYS, "image", "connect_timeout_seconds")
-UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-"""How the dynamic provider host represents a value not known yet (preview)."""
 
 
 class PgvectorError(Exception):
@@ -234,7 +234,7 @@ def _inputs(props: dict[str, Any]) -> dict[str, Any]:
 def _is_unknown(value: Any) -> bool:
     from pulumi.output import Unknown
 
-    return isinstance(value, Unknown) or value == UNKNOWN
+    return isinstance(value, Unknown) or value == WIRE_UNKNOWN
 
 
 def _has_unknowns(props: dict[str, Any]) -> bool:
@@ -314,7 +314,7 @@ class PgvectorExtensionProvider(dynamic.ResourceProvider):
         """Never drop the extension: columns of type vector and their data depend on it."""
 
 
-class PgvectorExtension(dynamic.Resource, module="appstack", name="PgvectorExtension"):
+class PgvectorExtension(dynamic.Resource, module=DYNAMIC_MODULE, name="PgvectorExtension"):
     """Ensures pgvector in a deployed database; fails clearly on images without it."""
 
     extension_version: pulumi.Output[str]

@@ -1,23 +1,71 @@
-"""Platform: the whole environment of one stack, in dependency order.
+"""Platform: the whole environment of one appstack stack, in dependency order.
 
 Network -> Database (healthy, pgvector verified) -> Cache, ObjectStore (healthy, buckets) ->
-Migration (for the backend's exact image) -> Backend (healthy). Exposes the outputs the stack
-exports, the verification reads and promotion copies.
+Migration (for the backend's exact image) -> Backend (healthy). It maps the validated stack
+settings to each component's Args, passing the Docker names appstack's stacks have always had
+(containers `{environment}-{role}`, network aliases `{role}`), so upgrading appstack replaces
+nothing. It exposes the
+outputs the stack exports, that verification reads and that promotion copies.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict
+from typing import Any, TypedDict
 
 import pulumi
 
-from components.backend import Backend, backend_image
-from components.cache import Cache
-from components.database import Database
-from components.migration import Migration
-from components.network import Network
-from components.object_store import ObjectStore
-from components.settings import Settings
+from appstack.backend import Backend, BackendArgs, BackendImageArgs, backend_image
+from appstack.cache import Cache, CacheArgs
+from appstack.common import HealthCheck
+from appstack.contract import component_type
+from appstack.database import Database, DatabaseArgs
+from appstack.migration import Migration, MigrationArgs
+from appstack.network import Network, NetworkArgs
+from appstack.object_store import BucketSpec, ObjectStore, ObjectStoreArgs
+from appstack.settings import NAMESPACE, Settings, SettingsError
+
+
+class _Service(TypedDict):
+    """The Args every service of the platform shares."""
+
+    environment: str
+    container_name: str
+    network_alias: str
+    health: HealthCheck
+
+
+class _Data(TypedDict):
+    """The Args of the platform's stateful services."""
+
+    protect_data: bool
+    retain_data_on_delete: bool
+
+
+BUILD_ENVIRONMENTS = ("dev",)
+"""Environments that may build the backend locally when no image is configured."""
+
+
+def backend_image_args(settings: Settings) -> BackendImageArgs:
+    """The backend image the stack runs: its configured reference, or (dev only) a local build."""
+    backend, environment = settings.backend, settings.environment
+    if backend.image:
+        return BackendImageArgs(reference=backend.image, environment=environment)
+    if environment not in BUILD_ENVIRONMENTS:
+        raise SettingsError(
+            [
+                f"{NAMESPACE}:backend.image: expected an image reference (only "
+                f"{', '.join(BUILD_ENVIRONMENTS)} builds {backend.build_context}/ when no image is "
+                f"configured), got ''"
+            ]
+        )
+    return BackendImageArgs(
+        build_context=backend.build_context,
+        base_image=backend.base_image,
+        build_network=backend.build_network,  # type: ignore[arg-type]
+        local_tag=f"{environment}-{settings.project}-backend:local",
+        environment=environment,
+    )
 
 
 class Platform(pulumi.ComponentResource):
@@ -30,27 +78,103 @@ class Platform(pulumi.ComponentResource):
     migration: Migration
     backend: Backend
     outputs: dict[str, Any]
+    """The stack outputs (see the README's Outputs table)."""
 
     def __init__(
         self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("appstack:index:Platform", name, None, opts)
+        image_args = backend_image_args(settings)
+        super().__init__(component_type("Platform"), name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.network = Network(f"{name}-network", settings, child)
-        network_name = self.network.network_name
-        self.database = Database(f"{name}-database", settings, network_name, child)
-        self.cache = Cache(f"{name}-cache", settings, network_name, child)
-        self.object_store = ObjectStore(f"{name}-objectstore", settings, network_name, child)
+        env = settings.environment
+        health = HealthCheck(
+            interval=settings.health.interval,
+            timeout=settings.health.timeout,
+            start_period=settings.health.start_period,
+            retries=settings.health.retries,
+            wait_timeout_seconds=settings.health.wait_timeout_seconds,
+        )
+        data = _Data(
+            protect_data=settings.data.protect, retain_data_on_delete=settings.data.retain_on_delete
+        )
 
-        image, reference = backend_image(f"{name}-backend-image", settings, self)
+        def service(role: str) -> _Service:
+            """The Docker names of the service `role` as they always were, and its health check."""
+            return _Service(
+                environment=env, container_name=f"{env}-{role}", network_alias=role, health=health
+            )
+
+        self.network = Network(
+            f"{name}-network",
+            NetworkArgs(
+                mode=settings.network.mode,
+                bind_address=settings.network.bind_address,
+                network_name=f"{env}-network" if settings.network.mode == "bridge" else None,
+                environment=env,
+            ),
+            child,
+        )
+        network = self.network.attachment
+        db = settings.database
+        self.database = Database(
+            f"{name}-database",
+            DatabaseArgs(
+                network=network,
+                image=db.image,
+                port=db.port,
+                database_name=db.name,
+                user=db.user,
+                connect_timeout_seconds=db.connect_timeout_seconds,
+                **service("database"),
+                **data,
+            ),
+            child,
+        )
+        cache = settings.cache
+        self.cache = Cache(
+            f"{name}-cache",
+            CacheArgs(
+                network=network,
+                image=cache.image,
+                port=cache.port,
+                max_memory_mb=cache.max_memory_mb,
+                max_memory_policy=cache.max_memory_policy,
+                persistence=cache.persistence,
+                **service("cache"),
+                **data,
+            ),
+            child,
+        )
+        store_settings = settings.object_store
+        self.object_store = ObjectStore(
+            f"{name}-objectstore",
+            ObjectStoreArgs(
+                network=network,
+                image=store_settings.image,
+                port=store_settings.port,
+                console_port=store_settings.console_port,
+                buckets=[BucketSpec(**asdict(bucket)) for bucket in store_settings.buckets],
+                bucket_prefix=f"{env}-{settings.project}",
+                force_destroy=store_settings.force_destroy,
+                health_command=store_settings.health_command,
+                **service("objectstore"),
+                **data,
+            ),
+            child,
+        )
+
+        image = backend_image(f"{name}-backend-image", image_args, child)
         self.migration = Migration(
             f"{name}-migration",
-            settings,
-            image_id=image.image_id,
-            database_url=self.database.internal_dsn,
-            network_name=network_name,
-            depends_on=[self.database.ready],
-            opts=child,
+            MigrationArgs(
+                image_id=image.image_id,
+                database_url=self.database.internal_dsn,
+                network=network,
+                migration_command=settings.backend.migration_command,
+                revision_command=settings.backend.revision_command,
+                environment=env,
+            ),
+            pulumi.ResourceOptions(parent=self, depends_on=[self.database.ready]),
         )
         store = self.object_store
         environment: dict[str, pulumi.Input[str]] = {
@@ -63,56 +187,65 @@ class Platform(pulumi.ComponentResource):
         }
         for role, bucket_name in store.bucket_names.items():
             environment[f"S3_BUCKET_{role.upper().replace('-', '_')}"] = bucket_name
+        backend = settings.backend
         self.backend = Backend(
             f"{name}-backend",
-            settings,
-            image=image,
-            image_reference=reference,
-            environment=environment,
-            network_name=network_name,
-            depends_on=[self.migration.run, self.cache.container, *store.buckets],
-            opts=child,
+            BackendArgs(
+                network=network,
+                image=image,
+                environment_variables=environment,
+                port=backend.port,
+                cors_origins=backend.cors_origins,
+                health_path=backend.health_path,
+                read_only_root_filesystem=backend.read_only_root_filesystem,
+                **service("backend"),
+            ),
+            pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[self.migration.run, self.cache.container, *store.buckets],
+            ),
         )
 
-        db = self.database
+        database = self.database
         self.outputs = {
-            "environment": settings.environment,
+            "environment": env,
             "database": {
-                "host": db.host,
-                "port": db.port,
-                "name": db.database_name,
-                "user": db.user,
-                "dsn": db.dsn,
-                "pgvectorVersion": db.pgvector_version,
-                "serverVersion": db.server_version,
-                "image": settings.database.image,
+                "host": database.host,
+                "port": database.port,
+                "name": database.database_name,
+                "user": database.user,
+                "dsn": database.dsn,
+                "pgvectorVersion": database.pgvector_version,
+                "serverVersion": database.server_version,
+                "image": db.image,
             },
             "cache": {
                 "host": self.cache.host,
                 "port": self.cache.port,
                 "url": self.cache.url,
-                "image": settings.cache.image,
+                "image": cache.image,
             },
             "objectStore": {
                 "endpoint": store.endpoint,
                 "accessKey": store.access_key,
                 "secretKey": store.secret_key,
                 "buckets": store.bucket_names,
-                "image": settings.object_store.image,
+                "bucketConfig": store.bucket_config,
+                "image": store_settings.image,
             },
             "backend": {
                 "url": self.backend.url,
-                "image": reference,
+                "image": image.reference,
                 "imageId": self.backend.image_id,
-                "healthPath": settings.backend.health_path,
+                "healthPath": backend.health_path,
             },
             "migration": {"revision": self.migration.revision},
-            "corsOrigins": list(settings.backend.cors_origins),
+            "corsOrigins": list(backend.cors_origins),
             "images": {
-                "database": settings.database.image,
-                "cache": settings.cache.image,
-                "objectStore": settings.object_store.image,
-                "backend": reference,
+                "database": db.image,
+                "cache": cache.image,
+                "objectStore": store_settings.image,
+                "backend": image.reference,
             },
         }
         self.register_outputs(self.outputs)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Sequence
 
 import pytest
@@ -18,19 +16,9 @@ def test_verify_receives_the_rest_of_the_command_line(monkeypatch: pytest.Monkey
         seen.append(argv)
         return 1
 
-    module = types.ModuleType("delivery.verify")
-    module.main = verify_main  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "delivery.verify", module)
+    monkeypatch.setattr("delivery.verify.main", verify_main)
     assert main(["verify", "--stack", "stage", "--help"]) == 1
     assert seen == [["--stack", "stage", "--help"]]
-
-
-def test_verify_without_its_module_says_so(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setitem(sys.modules, "delivery.verify", None)
-    assert main(["verify", "--stack", "dev"]) == 2
-    assert "delivery/verify.py is not installed" in capsys.readouterr().err
 
 
 def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:

@@ -21,6 +21,7 @@ from delivery.preview import (
     render_comment,
 )
 from delivery.redact import redact
+from policies.evaluate import POLICIES
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -36,6 +37,8 @@ PLANTED_SECRETS = (
     "sup3r-s3cret-db-pass",
     "leaky-policy-pass",
 )
+POLICY_NAMES = [spec.name for spec, _check in POLICIES]
+"""The policies the pack really has (its name is `appstack`, tests/policies/test_pack.py)."""
 SECRET_MARKERS = (
     "[secret]",
     "4dabf18193072939515e22adb298388d",
@@ -185,24 +188,30 @@ def test_no_secret_ever_reaches_the_comment(fixture: Path) -> None:
         assert secret not in comment
 
 
+def test_the_fixture_violations_name_the_pack_and_policies_that_exist() -> None:
+    events = [json.loads(line) for line in EVENTS.read_text().splitlines()]
+    policy_events = [event["policyEvent"] for event in events if "policyEvent" in event]
+    assert len(policy_events) == 3
+    for event in policy_events:
+        assert event["policyPackName"] == "appstack"
+        assert event["policyName"] in POLICY_NAMES
+
+
 def test_engine_events_list_policy_violations_mandatory_first(prod_comment: str) -> None:
     section = _section(prod_comment, "prod")
     assert "#### Policy violations (3, 2 mandatory)" in section
     assert "> 2 mandatory policy violation(s): this stack cannot be deployed as is." in section
-    rows = [line for line in section.splitlines() if "`appstack-policies/" in line]
+    rows = [line for line in section.splitlines() if "`appstack/" in line]
     assert [row.split(" | ")[0] for row in rows] == [
         "| **mandatory**",
         "| **mandatory**",
         "| advisory",
     ]
-    assert (
-        "`appstack-policies/database-image-has-pgvector` | `appstack-database-image` |" in rows[0]
-    )
+    assert "`appstack/pgvector-only` | `appstack-database-image` |" in rows[0]
+    assert "`appstack/pinned-images` | `appstack-database-image` |" in rows[1]
+    assert "`appstack/environment-prefix` | `appstack-backend-container` |" in rows[2]
     # a multi-line message stays inside its cell
-    assert (
-        "use a pgvector/pgvector image. The migration declaring VECTOR(1536) would fail."
-        in (rows[0])
-    )
+    assert "is not a pgvector image: without pgvector, CREATE EXTENSION vector" in rows[0]
     assert_tables_whole(prod_comment)
 
 
@@ -292,8 +301,8 @@ def _enormous_events(violations: int) -> str:
             "policyEvent": {
                 "resourceUrn": f"urn:pulumi:prod::appstack::docker:index/volume:Volume::vol-{i}",
                 "message": "this volume breaks a rule and the message explains it at length " * 20,
-                "policyName": f"rule-{i % 7}",
-                "policyPackName": "appstack-policies",
+                "policyName": POLICY_NAMES[i % len(POLICY_NAMES)],
+                "policyPackName": "appstack",
                 "enforcementLevel": "mandatory" if i % 3 == 0 else "advisory",
             },
         }

@@ -16,12 +16,18 @@ from typing import Any
 
 import pytest
 
-from components.settings import parse_settings
 from delivery.preview import is_stack_name
 from delivery.promote import promote
-from delivery.verify import CheckFailed, check_cors, check_health, main, verify_stack
-from policies.program import stack_config
+from delivery.verify import (
+    CheckFailed,
+    check_cors,
+    check_health,
+    declared_address,
+    main,
+    verify_stack,
+)
 from tests.realservers.process import free_port
+from tests.stacks import REPO_ROOT
 
 BODY_SECRET = "BODY-CONTENT-THAT-MUST-NOT-BE-PRINTED"
 
@@ -80,6 +86,9 @@ def _outputs(backend_url: str, endpoint: str = "127.0.0.1:1") -> dict[str, Any]:
             "accessKey": "AK",
             "secretKey": "SK",
             "buckets": {"temp": "dev-appstack-temp"},
+            "bucketConfig": {
+                "temp": {"name": "dev-appstack-temp", "versioning": False, "lifecycleRules": []}
+            },
         },
         "backend": {"url": backend_url, "healthPath": "/health"},
         "migration": {"revision": "0001"},
@@ -88,8 +97,8 @@ def _outputs(backend_url: str, endpoint: str = "127.0.0.1:1") -> dict[str, Any]:
 
 
 def _details(outputs: dict[str, Any]) -> dict[str, str]:
-    settings = parse_settings("dev", stack_config("dev"))
-    return {r.name: r.detail for r in verify_stack(outputs, timeout=1, settings=settings)}
+    host = declared_address("dev", REPO_ROOT)
+    return {r.name: r.detail for r in verify_stack(outputs, timeout=1, host=host)}
 
 
 @pytest.mark.parametrize(
@@ -176,7 +185,7 @@ def test_bad_arguments_exit_2_with_one_line(
     [
         (b"\xff\xfe{}", "is not UTF-8 text"),
         (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
-        (json.dumps({"environment": "../../etc/x"}).encode(), "environment is not one of"),
+        (json.dumps({"environment": "../../etc/x"}).encode(), "environment is not a stack name"),
         (json.dumps({"environment": 7}).encode(), "is the stack deployed?"),
     ],
 )
@@ -190,13 +199,31 @@ def test_bad_outputs_exit_2(
     assert message in err and "Traceback" not in err
 
 
+def _never_verify(_outputs: Any) -> list[Any]:
+    raise AssertionError("bad input must be refused before any live check")
+
+
+def test_the_declared_address_comes_from_the_stack_file_not_the_outputs(tmp_path: Path) -> None:
+    assert declared_address("dev", REPO_ROOT) == "127.0.0.1"
+    (tmp_path / "Pulumi.qa.yaml").write_text(
+        "config:\n  appstack:network:\n    bindAddress: 10.1.2.3\n"
+    )
+    assert declared_address("qa", tmp_path) == "10.1.2.3"
+    assert declared_address("other", tmp_path) == "127.0.0.1"  # no stack file: the default
+    (tmp_path / "Pulumi.bad.yaml").write_text(
+        "config:\n  appstack:network:\n    bindAddress: 0.0.0.0\n"
+    )
+    assert declared_address("bad", tmp_path) == ""
+    assert declared_address("../etc", tmp_path) == ""
+
+
 @pytest.mark.parametrize("name", ["../prod", "prod/x", "prod\n", "", "a b"])
 def test_promotion_refuses_a_stack_name_that_is_a_path(name: str, tmp_path: Path) -> None:
     from delivery.promote import BadInput
 
     assert not is_stack_name(name)
     with pytest.raises(BadInput, match="not a stack name"):
-        promote("stage", name, {}, tmp_path / "Pulumi.prod.yaml")
+        promote("stage", name, {}, tmp_path / "Pulumi.prod.yaml", _never_verify)
 
 
 def test_promotion_reads_only_utf8_config(tmp_path: Path) -> None:
@@ -205,4 +232,4 @@ def test_promotion_reads_only_utf8_config(tmp_path: Path) -> None:
     config = tmp_path / "Pulumi.prod.yaml"
     config.write_bytes(b"config:\n  appstack:x: \xff\n")
     with pytest.raises(BadInput, match="is not UTF-8 text"):
-        promote("stage", "prod", {}, config)
+        promote("stage", "prod", {}, config, _never_verify)

@@ -25,8 +25,7 @@ import psycopg
 import pytest
 from minio import Minio
 
-from policies.model import UNKNOWN
-from policies.program import run_program
+from appstack.contract import UNKNOWN
 from tests.e2e.platform import (
     DeployedStack,
     build_backend,
@@ -41,6 +40,7 @@ from tests.e2e.platform import (
 )
 from tests.engine.harness import REPO_ROOT
 from tests.realservers.process import free_port
+from tests.stacks import run_stack
 
 pytestmark = [pytest.mark.real, pytest.mark.e2e]
 
@@ -184,7 +184,7 @@ def test_preview_of_a_new_stack_is_what_the_mock_graph_records(
         for urn, seen in engine.items()
         if not seen["type"].startswith(("pulumi:providers:", "pulumi:pulumi:Stack"))
     }
-    mock = {r.urn: r for r in run_program(STACK, preview=True).resources}
+    mock = {r.urn: r for r in run_stack(STACK, preview=True).resources}
     assert set(mock) == set(engine), (
         f"only in the mock: {sorted(set(mock) - set(engine))}\n"
         f"only in the engine: {sorted(set(engine) - set(mock))}"

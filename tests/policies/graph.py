@@ -10,18 +10,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from policies.model import (
-    BUCKET,
-    COMMAND,
-    CONTAINER,
-    NETWORK,
-    REMOTE_IMAGE,
-    VOLUME,
-    PolicyConfig,
-    PolicyContext,
-    Resource,
-    Violation,
-)
+from appstack.contract import BUCKET, COMMAND, CONTAINER, NETWORK, REMOTE_IMAGE, VOLUME
+from policies.model import PolicyConfig, PolicyContext, Resource, Violation
 
 DIGEST = "sha256:" + "cf" * 32
 IMAGE_ID = "sha256:" + "0a" * 32

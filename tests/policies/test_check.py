@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from policies.check import main, parse_override
-from policies.program import PROJECT_ROOT
+from tests.stacks import REPO_ROOT
 
 
 @pytest.mark.parametrize("stack", ["dev", "stage", "prod", "ci"])
@@ -181,7 +181,7 @@ def test_a_run_leaves_no_event_loop_to_the_garbage_collector() -> None:
     shown, an unclosed loop is reported on every run, so one run proves it."""
     done = subprocess.run(
         [sys.executable, "-W", "always::ResourceWarning", "-m", "policies.check", "--stack", "dev"],
-        cwd=PROJECT_ROOT,
+        cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=120,

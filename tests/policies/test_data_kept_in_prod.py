@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
+from appstack.contract import UNKNOWN
 from policies import data_kept_in_prod
-from policies.model import UNKNOWN
 from tests.policies.graph import baseline, check_one, named, only, with_label
 
 POLICY = "data-kept-in-prod"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from appstack.contract import UNKNOWN
 from policies import environment_prefix
-from policies.model import UNKNOWN
 from tests.policies.graph import baseline, check_one, named, only, with_props
 
 POLICY = "environment-prefix"

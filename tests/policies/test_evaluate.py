@@ -6,8 +6,9 @@ from dataclasses import replace
 
 import pytest
 
+from appstack.contract import UNKNOWN
 from policies.evaluate import POLICIES, evaluate, has_mandatory
-from policies.model import UNKNOWN, PolicyConfig, PolicyContext, Resource, path_is_secret
+from policies.model import PolicyConfig, PolicyContext, Resource, path_is_secret
 from policies.pack_adapter import CONFIG_SCHEMAS, neutral_value, parse_urn, to_resource
 from tests.policies.graph import baseline, named, outputs, with_label, with_props
 

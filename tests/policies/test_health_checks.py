@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from appstack.contract import UNKNOWN
 from policies import health_checks
-from policies.model import UNKNOWN
 from tests.policies.graph import baseline, check_one, named, only, with_props
 
 POLICY = "health-checks"

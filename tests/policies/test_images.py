@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from policies.images import ImageReference, InvalidImageReference, parse_image_reference
+from appstack.contract import ImageReference, InvalidImageReference, parse_image_reference
 
 DIGEST = "sha256:" + "ab" * 32
 

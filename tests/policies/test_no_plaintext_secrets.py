@@ -6,8 +6,9 @@ from dataclasses import replace
 
 import pytest
 
+from appstack.contract import COMMAND, UNKNOWN
 from policies import no_plaintext_secrets
-from policies.model import COMMAND, UNKNOWN, PolicyContext, Resource
+from policies.model import PolicyContext, Resource
 from tests.policies.graph import baseline, check_one, named, only, outputs, with_props
 
 POLICY = "no-plaintext-secrets"

@@ -6,8 +6,9 @@ from dataclasses import replace
 
 import pytest
 
+from appstack.contract import CONTAINER, REMOTE_IMAGE, UNKNOWN
 from policies import pgvector_only
-from policies.model import CONTAINER, REMOTE_IMAGE, UNKNOWN, PolicyConfig, Resource
+from policies.model import PolicyConfig, Resource
 from tests.policies.graph import (
     DIGEST,
     IMAGE_ID,

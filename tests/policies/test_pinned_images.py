@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from appstack.contract import UNKNOWN
 from policies import pinned_images
-from policies.model import UNKNOWN, PolicyConfig
+from policies.model import PolicyConfig
 from tests.policies.graph import (
     DIGEST,
     PROD_IMAGES,

@@ -24,7 +24,7 @@ from minio.lifecycleconfig import Expiration, LifecycleConfig, Rule
 from minio.versioningconfig import SUSPENDED, VersioningConfig
 from pulumi.dynamic.dynamic import serialize_provider
 
-from components.bucket import BucketError, BucketProvider
+from appstack.bucket import BucketError, BucketProvider
 from tests.realservers.minio import MinioServer
 
 pytestmark = pytest.mark.real

@@ -1,4 +1,4 @@
-"""The migration runner (`components.migrate`) driving the app's alembic against real pgvector.
+"""The migration runner (`appstack.migrate`) driving the app's alembic against real pgvector.
 
 The runner runs in local mode (no `docker run`): the migration command is the venv's
 `alembic -c <absolute alembic.ini> upgrade head`. alembic.ini locates its scripts and the
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from components.migrate import REVISION_MARKER, main
+from appstack.migrate import REVISION_MARKER, main
 from tests.real.test_migrations import snapshot
 from tests.realservers.backend import APP_DIR
 from tests.realservers.postgres import PostgresServer

@@ -16,7 +16,7 @@ import pulumi
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from components.pgvector import PgvectorError, PgvectorExtensionProvider
+from appstack.pgvector import PgvectorError, PgvectorExtensionProvider
 from tests.realservers.postgres import PostgresServer
 from tests.realservers.process import free_port
 

@@ -25,16 +25,16 @@ import pytest
 from minio import Minio
 from minio.versioningconfig import SUSPENDED, VersioningConfig
 
-from components.bucket import BucketProvider, download_policy, normalize_inputs
-from components.migrate import parse_revision
-from components.object_store import lifecycle_rules
-from components.settings import Settings, parse_settings
+from appstack.bucket import BucketProvider, download_policy, normalize_inputs
+from appstack.migrate import parse_revision
+from appstack.object_store import lifecycle_rules
+from appstack.settings import Settings, parse_settings
 from delivery.verify import CheckResult, main, verify_stack
-from policies.program import stack_config
 from tests.realservers.backend import BackendProcess, run_alembic, start_backend
 from tests.realservers.minio import MinioServer, start_minio
 from tests.realservers.postgres import PostgresServer
 from tests.realservers.redis import RedisServer, start_redis
+from tests.stacks import stack_config
 
 pytestmark = pytest.mark.real
 
@@ -90,6 +90,14 @@ class LivePlatform:
                 "buckets": {
                     role: props["bucket_name"] for role, props in self.bucket_props.items()
                 },
+                "bucketConfig": {
+                    role: {
+                        "name": props["bucket_name"],
+                        "versioning": props["versioning"],
+                        "lifecycleRules": props["lifecycle_rules"],
+                    }
+                    for role, props in self.bucket_props.items()
+                },
                 "image": settings.object_store.image,
             },
             "backend": {
@@ -128,7 +136,7 @@ class LivePlatform:
 
 
 def bucket_props(settings: Settings, minio: MinioServer) -> dict[str, dict[str, Any]]:
-    """Each declared bucket's inputs, built as components.object_store.ObjectStore builds them."""
+    """Each declared bucket's inputs, built as appstack.object_store.ObjectStore builds them."""
     return {
         bucket.role: normalize_inputs(
             {
@@ -436,6 +444,22 @@ def test_configuration_changed_by_hand_fails_its_bucket_check(
 
     assert set(failed(results)) == {f"bucket {role}"}
     assert expected in failed(results)[f"bucket {role}"]
+
+
+def test_the_declared_rules_are_read_from_the_stack_outputs(healthy: LivePlatform) -> None:
+    """The live bucket is judged against what the deployed stack declares, not this checkout."""
+    outputs = healthy.outputs()
+    temp = outputs["objectStore"]["bucketConfig"]["temp"]
+    rules = [dict(rule) for rule in temp["lifecycleRules"]]
+    next(rule for rule in rules if rule["id"] == "expire-objects")["expiration_days"] = 8.0
+    temp["lifecycleRules"] = rules
+
+    results = verify_stack(outputs)
+
+    assert set(failed(results)) == {"bucket temp"}
+    assert (
+        "rule 'expire-objects' has expiration_days 7, declared 8" in failed(results)["bucket temp"]
+    )
 
 
 PUBLIC_POLICY = {

@@ -20,7 +20,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policies.model import is_unknown
+from appstack.contract import is_unknown
 from policies.pack_adapter import (
     from_policy_resource,
     from_resource_args,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pulumi
 
-from components.bucket import Bucket, BucketArgs, LifecycleRule
-from components.pgvector import PgvectorExtension, PgvectorExtensionArgs
+from appstack.bucket import Bucket, BucketArgs, LifecycleRule
+from appstack.pgvector import PgvectorExtension, PgvectorExtensionArgs
 
 config = pulumi.Config()
 
@@ -31,7 +31,7 @@ pulumi.export("pgvector_version", extension.extension_version)
 minio_endpoint = config.get("minio_endpoint")
 if minio_endpoint:
     # Like a `temp` bucket of the stacks: objects expire after 7 days, and a separate rule
-    # aborts stale multipart uploads (MinIO keeps that one in state only, see components.bucket).
+    # aborts stale multipart uploads (MinIO keeps that one in state only, see appstack.bucket).
     bucket = Bucket(
         "temp",
         BucketArgs(
