@@ -181,15 +181,15 @@ def identify(name: str, args: ContainerArgs, problems: Problems) -> Identity:
         "a Docker container name (letters, digits, '_', '.', '-'; set container_name when the "
         "default `{environment}-{name}` is not one)",
     )
+    # Names derived from a bad container name are not reported a second time.
+    derived_ok = bool(DOCKER_NAME.match(container))
     alias = args.network_alias or container
-    problems.matches(
-        "network_alias",
-        alias,
-        NETWORK_ALIAS,
-        "a host name for the network",
-    )
-    volume = getattr(args, "volume_name", None) or f"{container}-data"
-    problems.matches("volume_name", volume, DOCKER_NAME, "a Docker volume name")
+    if args.network_alias or derived_ok:
+        problems.matches("network_alias", alias, NETWORK_ALIAS, "a host name for the network")
+    explicit_volume = getattr(args, "volume_name", None)
+    volume = explicit_volume or f"{container}-data"
+    if explicit_volume or derived_ok:
+        problems.matches("volume_name", volume, DOCKER_NAME, "a Docker volume name")
     health = args.health
     if not isinstance(health, HealthCheck):
         problems.bad("health", "a HealthCheck", health)

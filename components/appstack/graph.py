@@ -19,7 +19,7 @@ import os
 import runpy
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -330,25 +330,21 @@ def _in_directory_of(program: Path) -> Iterator[None]:
             sys.path.remove(directory)
 
 
-def run_program(
-    program: str | Path,
+def record(
+    program: Callable[[], None],
     stack: str,
     config: Mapping[str, Any] | None = None,
     *,
-    project: str | None = None,
+    project: str = "project",
     preview: bool = False,
 ) -> ProgramRun:
-    """Run the Pulumi program `program` (a `__main__.py`) as stack `stack` and record its graph.
+    """Run `program` (a function that declares resources) as stack `stack`; record its graph.
 
     `config` holds the config values keyed `namespace:key` (see `read_stack_file`, `namespaced`);
     structured values are passed as JSON, as the engine passes them. `project` is the project name
-    in every URN (default: the `Pulumi.yaml` beside the program, else its directory's name). With
-    `preview`, values providers compute are unknown, as in a preview of a new stack.
-
-    Raises whatever the program raises (a `pulumi.RunError` for invalid settings or Args).
+    in every URN. With `preview`, values providers compute are unknown, as in a preview of a new
+    stack. Raises whatever the program raises (a `pulumi.RunError` for invalid settings or Args).
     """
-    path = Path(program).resolve()
-    project = project or project_name(path) or path.parent.name
     run = ProgramRun(stack=stack, preview=preview)
     computed = _ComputedValues(preview)
     monitor = _RecordingMonitor(computed, run)
@@ -367,15 +363,37 @@ def run_program(
     try:
         mocks.set_mocks(computed, project=project, stack=stack, preview=preview, monitor=monitor)
         root = settings.get_root_resource()
-
-        def main() -> None:
-            runpy.run_path(str(path), run_name="__main__")
-
-        with _in_directory_of(path):
-            _sync_await(mocks.run_pulumi_func(main))
+        _sync_await(mocks.run_pulumi_func(program))
         exported = dict(getattr(root, "outputs", {}))
         run.outputs = _sync_await(_resolve_outputs(exported, "", run.secret_outputs))
     finally:
         settings.set_root_resource(None)  # type: ignore[arg-type]
         _close_loop(loop)
     return run
+
+
+def run_program(
+    program: str | Path,
+    stack: str,
+    config: Mapping[str, Any] | None = None,
+    *,
+    project: str | None = None,
+    preview: bool = False,
+) -> ProgramRun:
+    """Run the Pulumi program file `program` (a `__main__.py`) as `record` does, in its directory.
+
+    `project` defaults to the name in the `Pulumi.yaml` beside the program, else its directory's.
+    """
+    path = Path(program).resolve()
+
+    def main() -> None:
+        runpy.run_path(str(path), run_name="__main__")
+
+    with _in_directory_of(path):
+        return record(
+            main,
+            stack,
+            config,
+            project=project or project_name(path) or path.parent.name,
+            preview=preview,
+        )
