@@ -72,9 +72,9 @@ test: venv toolchain
 e2e: venv toolchain
 	bash tests/e2e/run.sh
 
-# Everything that needs no real server.
+# Everything that needs no real server (nor the fresh virtualenv the wheel is installed into).
 test-fast: venv
-	$(PY) -m pytest -q -m "not real and not e2e"
+	$(PY) -m pytest -q -m "not real and not e2e and not install"
 
 check: venv
 	$(PY) -m policies.check --stack $(STACK)

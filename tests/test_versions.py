@@ -93,3 +93,18 @@ def test_minio_release_and_module_version_name_the_same_time(versions: dict[str,
     module_time = datetime.strptime(module.group(1), "%Y%m%d%H%M%S")
 
     assert release_time == module_time
+
+
+def test_the_package_pins_what_requirements_pin() -> None:
+    """The wheel's exact pins (the plugin-bearing SDKs) are the versions the checkout runs."""
+    import tomllib
+
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    exact = {}
+    for requirement in project["dependencies"]:
+        match = re.match(r"^([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==(\S+)$", requirement)
+        if match:
+            exact[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(2)
+    assert set(exact) >= {"pulumi", "pulumi-docker", "pulumi-command", "pulumi-random"}
+    pinned = pinned_requirements()
+    assert {name: pinned[name] for name in exact} == exact

@@ -64,3 +64,10 @@ def test_the_contracts_unknown_is_the_sdks_own_sentinel() -> None:
     assert contract.WIRE_UNKNOWN == pulumi.runtime.rpc.UNKNOWN
     assert contract.is_unknown(pulumi.output.UNKNOWN)
     assert not contract.is_unknown(pulumi.runtime.rpc.UNKNOWN)
+
+
+def test_the_readme_shows_the_tested_consumer_program() -> None:
+    """The README's library example is tests/components/consumer, which test_consumer runs."""
+    program = (Path(__file__).parent / "consumer" / "__main__.py").read_text()
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert f"```python\n{program}```\n" in readme

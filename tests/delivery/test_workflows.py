@@ -107,6 +107,8 @@ def test_the_pulumi_cli_comes_from_pulumis_action_at_the_pinned_version(name: st
         assert "toolchain/versions.env" in versions["run"]
         venv = step_named(workflow, job, r"Create the virtualenv")["run"]
         assert "requirements-dev.txt" in venv
+        # The program, the pack and the dynamic-provider processes import `appstack` from it.
+        assert ".venv/bin/pip install --no-deps -e ." in venv
         # On a networked runner the CLI fetches its plugins; the offline toolchain settings
         # (which forbid plugin downloads) must not leak into the workflows.
         assert "toolchain/env.sh" not in str(workflow) and "toolchain/build.sh" not in str(workflow)
