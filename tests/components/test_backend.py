@@ -42,10 +42,13 @@ def test_a_configured_reference_is_used_as_it_is() -> None:
 
 
 def test_a_build_hashes_exactly_the_directory_it_builds(project: Path) -> None:
-    args = BackendImageArgs(build_context="api", base_image="python:3.12-slim")
+    args = BackendImageArgs(
+        build_context="api", base_image="python:3.12-slim", build_network="host"
+    )
     first = build(lambda: backend_image("api-image", args)).named("api-image")
 
     assert first.inputs["name"] == "qa-api-image:local"
+    assert first.inputs["build"]["networkMode"] == "host"
     assert first.inputs["build"]["context"] == "api"
     assert first.inputs["build"]["buildArgs"] == {"BASE_IMAGE": "python:3.12-slim"}
     assert first.inputs["triggers"] == {"source": source_hash(project / "api")}
@@ -69,6 +72,10 @@ def test_a_build_hashes_exactly_the_directory_it_builds(project: Path) -> None:
         (BackendImageArgs(build_context="../api"), r"build_context: .*\(no \.\.\)"),
         (BackendImageArgs(build_context="/srv/api"), r"build_context: .*not an absolute path"),
         (BackendImageArgs(reference="Bad Ref"), "reference: expected a well-formed image"),
+        (
+            BackendImageArgs(build_context="api", build_network="bridge"),  # type: ignore[arg-type]
+            'build_network: expected "default" or "host" or "none"',
+        ),
     ],
 )
 def test_a_bad_image_is_refused(project: Path, args: BackendImageArgs, problem: str) -> None:
