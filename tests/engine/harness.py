@@ -51,7 +51,7 @@ def engine_env() -> tuple[dict[str, str], str | None]:
                 f"{bin_dir / program} is missing: the engine is not built, run `{BUILD_STEP}`",
             )
     if not (VENV / "bin" / "python").is_file():
-        return env, f"{VENV} is missing: create it and pip install -r requirements-dev.txt"
+        return env, f"{VENV} is missing: create it with `make venv`"
     return env, None
 
 
@@ -149,8 +149,9 @@ class PulumiProject:
 def new_project(base: Path, name: str, program: str) -> PulumiProject:
     """A project `name` running `program`, with the repo's venv, on a file backend under `base`.
 
-    The repo root is on PYTHONPATH, so the program and the dynamic-provider plugin process both
-    import `components`.
+    The venv has this checkout's package installed in editable mode (`make venv`), so the
+    program and the dynamic-provider plugin process both import `appstack` from it, as a
+    consumer's project with the wheel installed would.
     """
     env, missing = engine_env()
     directory, backend = base / "project", base / "backend"
@@ -165,10 +166,7 @@ def new_project(base: Path, name: str, program: str) -> PulumiProject:
         "    toolchain: pip\n"
         f"    virtualenv: {VENV}\n"
     )
-    env.update(
-        PULUMI_BACKEND_URL=f"file://{backend}",
-        PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
-        PYTHONPATH=str(REPO_ROOT),
-    )
+    env.update(PULUMI_BACKEND_URL=f"file://{backend}", PULUMI_CONFIG_PASSPHRASE=PASSPHRASE)
+    env.pop("PYTHONPATH", None)
     env.pop("PULUMI_ACCESS_TOKEN", None)
     return PulumiProject(directory, backend, env, missing)

@@ -1,7 +1,7 @@
 """Engine-test program: a PgvectorExtension and (optionally) a temp-like Bucket, from config.
 
-Copied into a temporary Pulumi project by tests/engine/test_dynamic_providers_engine.py; the repo
-root is on PYTHONPATH so `components` imports here and in the dynamic-provider plugin process.
+Copied into a temporary Pulumi project by tests/engine/test_dynamic_providers_engine.py; the venv
+has `appstack` installed, so it imports here and in the dynamic-provider plugin process.
 Secrets (database password, MinIO keys) come from stack config set with `--secret`.
 """
 
