@@ -9,7 +9,7 @@ import pytest
 from appstack.contract import UNKNOWN
 from policies.evaluate import POLICIES, evaluate, has_mandatory
 from policies.model import PolicyConfig, PolicyContext, Resource, path_is_secret
-from policies.pack_adapter import CONFIG_SCHEMAS, neutral_value, parse_urn, to_resource
+from policies.pack_adapter import neutral_value, parse_urn, to_resource
 from tests.policies.graph import baseline, named, outputs, with_label, with_props
 
 
@@ -103,14 +103,6 @@ def test_policy_config_from_pack_mapping() -> None:
 def test_bad_policy_config_is_refused(mapping: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         PolicyConfig.from_mapping(mapping)
-
-
-def test_config_schema_defaults_match_the_model() -> None:
-    defaults = PolicyConfig()
-    schema = CONFIG_SCHEMAS["pgvector-only"]["allowedRepositories"]
-    assert schema["default"] == list(defaults.allowed_database_repositories)
-    prod = CONFIG_SCHEMAS["pinned-images"]["productionEnvironments"]["default"]
-    assert prod == list(defaults.production_environments)
 
 
 def test_environment_comes_from_label_or_stack() -> None:
