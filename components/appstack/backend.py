@@ -86,13 +86,15 @@ class BackendImageArgs:
 
 @dataclass(frozen=True)
 class BackendImage:
-    """An image ready to run: its plain reference (for labels and policies) and its id."""
+    """An image ready to run: its plain reference (for labels and policies) and its id.
+
+    Plain data, so that it can be passed where only data goes (a component provider's inputs).
+    """
 
     reference: str
     """The plain reference, known at preview."""
-    image_id: pulumi.Output[str]
+    image_id: pulumi.Input[str]
     """The image id; a new id re-runs the migration and replaces the container."""
-    resource: docker.RemoteImage
 
 
 def backend_image(
@@ -135,7 +137,7 @@ def backend_image(
     image_opts = opts or pulumi.ResourceOptions()
     if args.reference is not None:
         image = docker.RemoteImage(name, name=args.reference, keep_locally=True, opts=image_opts)
-        return BackendImage(args.reference, image.image_id, image)
+        return BackendImage(args.reference, image.image_id)
     assert directory is not None and args.build_context is not None
     build_args = {"BASE_IMAGE": args.base_image} if args.base_image else None
     image = docker.RemoteImage(
@@ -154,7 +156,7 @@ def backend_image(
         keep_locally=True,
         opts=image_opts,
     )
-    return BackendImage(local_tag, image.image_id, image)
+    return BackendImage(local_tag, image.image_id)
 
 
 @dataclass(kw_only=True)
@@ -241,7 +243,7 @@ class Backend(pulumi.ComponentResource):
             common.child_dependencies(self, opts),
         )
         self.url = pulumi.Output.concat("http://", where.host_endpoint)
-        self.image_id = args.image.image_id
+        self.image_id = pulumi.Output.from_input(args.image.image_id)
         self.image_reference = args.image.reference
         self.container_name = container.name
         self.register_outputs({"url": self.url, "imageId": self.image_id})
