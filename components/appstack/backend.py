@@ -42,7 +42,10 @@ HEALTH_PROBE = (
     "    sys.exit(0 if 200 <= response.status < 300 else 1)\n"
 )
 """The container health check's fixed program: the URL comes as its argument, never as code."""
-_IGNORED_PARTS = {"__pycache__", ".pytest_cache", "wheels", ".venv"}
+_IGNORED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "wheels", ".venv"}
+"""Parts of a build context that never change the image: caches the tools leave behind (which
+app/.dockerignore keeps out of the build too), the virtualenv, and the wheels derived from
+requirements.txt (which is hashed)."""
 _DEFAULTS = section("backend")
 
 

@@ -53,6 +53,10 @@ def test_a_build_hashes_exactly_the_directory_it_builds(project: Path) -> None:
     assert first.inputs["build"]["buildArgs"] == {"BASE_IMAGE": "python:3.12-slim"}
     assert first.inputs["triggers"] == {"source": source_hash(project / "api")}
 
+    (project / "api" / ".ruff_cache").mkdir()
+    (project / "api" / ".ruff_cache" / "CACHEDIR.TAG").write_text("left by a linter\n")
+    assert source_hash(project / "api") == first.inputs["triggers"]["source"]
+
     (project / "api" / "main.py").write_text("print('v2')\n")
     (project / "elsewhere.py").write_text("outside the context\n")
     second = build(lambda: backend_image("api-image", args)).named("api-image")
