@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -189,3 +190,30 @@ def test_a_run_leaves_no_event_loop_to_the_garbage_collector() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
+
+
+CONSUMER = Path(__file__).resolve().parents[1] / "components" / "consumer"
+"""A program of its own that uses appstack as a library (the README's example)."""
+
+
+def test_another_program_is_checked_with_its_own_stack_file(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--stack", "dev", "--program", str(CONSUMER)]) == 0
+    assert "dev: 23 resources checked, 0 mandatory" in capsys.readouterr().out
+
+
+def test_bad_args_in_another_program_are_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--stack", "dev", "--program", str(CONSUMER), "--set", "basePort=70000"]) == 2
+    err = capsys.readouterr().err
+    assert "invalid arguments for Database 'orders' (1 problem(s)):" in err
+    assert "port: expected an integer from 1 to 65535, got 70000" in err
+
+
+def test_another_programs_unknown_stack_and_missing_program_are_bad_input(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["--stack", "prod", "--program", str(CONSUMER)]) == 2
+    assert "unknown stack 'prod': the stacks are dev" in capsys.readouterr().err
+    assert main(["--stack", "dev", "--program", str(tmp_path)]) == 2
+    assert "no such program file" in capsys.readouterr().err
