@@ -61,7 +61,7 @@ from minio.signer import sign_v4_s3
 from minio.time import to_amz_date, utcnow
 from minio.versioningconfig import SUSPENDED, VersioningConfig
 
-from appstack.contract import DYNAMIC_MODULE, WIRE_UNKNOWN
+from appstack.contract import DYNAMIC_MODULE, is_unknown
 
 ACCESS_LEVELS = ("private", "download")
 """`private`: no anonymous access at all; `download`: anyone may GET objects (no listing)."""
@@ -180,12 +180,6 @@ def bucket_name_problems(name: str) -> list[str]:
     return problems
 
 
-def _is_unknown(value: Any) -> bool:
-    from pulumi.output import Unknown
-
-    return isinstance(value, Unknown) or (isinstance(value, str) and value == WIRE_UNKNOWN)
-
-
 def _is_positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
@@ -233,19 +227,19 @@ def _rule_failures(index: int, rule: Any, versioning: Any) -> list[dynamic.Check
     if unknown_fields:
         failures.append(dynamic.CheckFailure(where, f"unknown fields {unknown_fields}"))
     rule_id = rule.get("id")
-    if not _is_unknown(rule_id) and not (isinstance(rule_id, str) and 0 < len(rule_id) <= 255):
+    if not is_unknown(rule_id) and not (isinstance(rule_id, str) and 0 < len(rule_id) <= 255):
         failures.append(dynamic.CheckFailure(f"{where}.id", "must be a non-empty string"))
     status = rule.get("status")
-    if not _is_unknown(status) and status not in RULE_STATUSES:
+    if not is_unknown(status) and status not in RULE_STATUSES:
         failures.append(
             dynamic.CheckFailure(f"{where}.status", f"must be one of {list(RULE_STATUSES)}")
         )
     prefix = rule.get("prefix")
-    if not (_is_unknown(prefix) or isinstance(prefix, str)):
+    if not (is_unknown(prefix) or isinstance(prefix, str)):
         failures.append(dynamic.CheckFailure(f"{where}.prefix", "must be a string"))
     for key in DAY_FIELDS:
         days = rule.get(key)
-        if days is not None and not _is_unknown(days) and not _is_positive_int(days):
+        if days is not None and not is_unknown(days) and not _is_positive_int(days):
             failures.append(
                 dynamic.CheckFailure(
                     f"{where}.{key}", f"must be a whole number of days > 0 (got {days!r})"
@@ -273,34 +267,34 @@ def check_inputs(props: Mapping[str, Any]) -> list[dynamic.CheckFailure]:
         failures.append(dynamic.CheckFailure(key, reason))
 
     name = props.get("bucket_name")
-    if not _is_unknown(name):
+    if not is_unknown(name):
         if not isinstance(name, str):
             bad("bucket_name", "must be a string")
         else:
             for problem in bucket_name_problems(name):
                 bad("bucket_name", f"{name!r} {problem}")
     endpoint = props.get("endpoint")
-    if not _is_unknown(endpoint) and not (
+    if not is_unknown(endpoint) and not (
         isinstance(endpoint, str) and re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}", endpoint)
     ):
         bad("endpoint", f"must be 'host:port' without a scheme or path (got {endpoint!r})")
     for key in SECRET_KEYS:
         value = props.get(key)
-        if not _is_unknown(value) and not (isinstance(value, str) and value):
+        if not is_unknown(value) and not (isinstance(value, str) and value):
             bad(key, "must be a non-empty string")
     for key in ("secure", "versioning", "force_destroy"):
         value = props.get(key)
-        if not _is_unknown(value) and not isinstance(value, bool):
+        if not is_unknown(value) and not isinstance(value, bool):
             bad(key, f"must be true or false (got {value!r})")
     access = props.get("access")
-    if not _is_unknown(access) and access not in ACCESS_LEVELS:
+    if not is_unknown(access) and access not in ACCESS_LEVELS:
         bad("access", f"must be one of {list(ACCESS_LEVELS)} (got {access!r})")
     role = props.get("role")
-    if not _is_unknown(role) and not isinstance(role, str):
+    if not is_unknown(role) and not isinstance(role, str):
         bad("role", "must be a string")
 
     tags = props.get("tags")
-    if not _is_unknown(tags):
+    if not is_unknown(tags):
         if not isinstance(tags, Mapping):
             bad("tags", "must be a mapping of strings to strings")
         else:
@@ -309,11 +303,11 @@ def check_inputs(props: Mapping[str, Any]) -> list[dynamic.CheckFailure]:
             for key, value in tags.items():
                 if not (isinstance(key, str) and 1 <= len(key) <= 128):
                     bad(f"tags[{key!r}]", "keys must be 1 to 128 characters")
-                if not _is_unknown(value) and not (isinstance(value, str) and len(value) <= 256):
+                if not is_unknown(value) and not (isinstance(value, str) and len(value) <= 256):
                     bad(f"tags[{key!r}]", "values must be strings of at most 256 characters")
 
     rules = props.get("lifecycle_rules")
-    if not _is_unknown(rules):
+    if not is_unknown(rules):
         if not isinstance(rules, list):
             bad("lifecycle_rules", "must be a list of lifecycle rules")
         else:
@@ -321,7 +315,7 @@ def check_inputs(props: Mapping[str, Any]) -> list[dynamic.CheckFailure]:
             for index, rule in enumerate(rules):
                 failures.extend(_rule_failures(index, rule, props.get("versioning")))
                 rule_id = rule.get("id") if isinstance(rule, Mapping) else None
-                if isinstance(rule_id, str) and not _is_unknown(rule_id):
+                if isinstance(rule_id, str) and not is_unknown(rule_id):
                     if rule_id in seen:
                         bad(f"lifecycle_rules[{index}].id", f"duplicate rule id {rule_id!r}")
                     seen.add(rule_id)
@@ -725,7 +719,7 @@ class BucketProvider(dynamic.ResourceProvider):
         replaces = [key for key in REPLACE_KEYS if olds.get(key) != news.get(key)]
         if replaces:
             return dynamic.DiffResult(changes=True, replaces=replaces)
-        if any(_is_unknown(news.get(key)) for key in (*STORED_KEYS, *LIVE_KEYS)):
+        if any(is_unknown(news.get(key)) for key in (*STORED_KEYS, *LIVE_KEYS)):
             return dynamic.DiffResult(changes=True, replaces=[])
         if any(olds.get(key) != news.get(key) for key in LOCATION_KEYS):
             return dynamic.DiffResult(changes=True, replaces=[], delete_before_replace=False)

@@ -107,13 +107,13 @@ def __getattr__(name: str) -> Any:
 
     `UNKNOWN` is `pulumi.output.UNKNOWN`, the SDK's singleton for a value not known yet. It is
     the value of the policies' neutral view (`policies.model.Resource.props`) wherever the engine
-    or the mock harness reports a computed value during a preview; compare with `is`. It can
-    never be mistaken for a real string, number or list, which is what the policies need: an
+    or the mock harness reports a computed value during a preview (test with `is_unknown`). It
+    can never be mistaken for a real string, number or list, which is what the policies need: an
     unknown image is judged as unknown (refused where it matters), never as a string.
 
-    `WIRE_UNKNOWN` is `pulumi.runtime.rpc.UNKNOWN`, the string the engine sends on the wire for
-    an unknown value: what dynamic providers receive in `check`/`diff` during a preview, and what
-    the mock monitor records. Only code that reads raw wire values compares with it.
+    `WIRE_UNKNOWN` is `pulumi.runtime.rpc.UNKNOWN`, the string that stands for an unknown value
+    in the SDK's serialized properties: what the mock monitor records, and what older engines send
+    a dynamic provider. Only code that reads raw wire values looks for it.
     """
     if name == "UNKNOWN":
         from pulumi.output import UNKNOWN
@@ -127,7 +127,15 @@ def __getattr__(name: str) -> Any:
 
 
 def is_unknown(value: object) -> bool:
-    """True when `value` is the neutral view's `UNKNOWN` (a value not known at preview)."""
-    from pulumi.output import UNKNOWN
+    """True for a value not known yet (preview), in each form the SDK hands one over.
 
-    return value is UNKNOWN
+    That is the SDK's `pulumi.output.Unknown` (the neutral view's `UNKNOWN`, and what a dynamic
+    provider's `check`/`diff` receive from the engine for a computed input, one instance per
+    value), or the wire string `WIRE_UNKNOWN` (what the mock monitor records, and what older
+    engines send a dynamic provider). Dynamic providers must judge unknowns with this, never by
+    comparing with one of the two.
+    """
+    from pulumi.output import Unknown
+    from pulumi.runtime.rpc import UNKNOWN as wire
+
+    return isinstance(value, Unknown) or (isinstance(value, str) and value == wire)

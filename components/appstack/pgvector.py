@@ -24,7 +24,7 @@ import pulumi
 import pulumi.dynamic as dynamic
 from psycopg import errors as pg_errors
 
-from appstack.contract import DYNAMIC_MODULE, WIRE_UNKNOWN
+from appstack.contract import DYNAMIC_MODULE, is_unknown
 
 EXTENSION_NAME = "vector"
 SUGGESTED_IMAGE = "pgvector/pgvector:pg17"
@@ -231,14 +231,8 @@ def _inputs(props: dict[str, Any]) -> dict[str, Any]:
     return {key: props.get(key) for key in INPUT_KEYS}
 
 
-def _is_unknown(value: Any) -> bool:
-    from pulumi.output import Unknown
-
-    return isinstance(value, Unknown) or value == WIRE_UNKNOWN
-
-
 def _has_unknowns(props: dict[str, Any]) -> bool:
-    return any(_is_unknown(props.get(key)) for key in CONNECTION_KEYS)
+    return any(is_unknown(props.get(key)) for key in CONNECTION_KEYS)
 
 
 class PgvectorExtensionProvider(dynamic.ResourceProvider):
@@ -251,11 +245,11 @@ class PgvectorExtensionProvider(dynamic.ResourceProvider):
         failures: list[dynamic.CheckFailure] = []
 
         def known(key: str) -> bool:
-            return news.get(key) is not None and not _is_unknown(news.get(key))
+            return news.get(key) is not None and not is_unknown(news.get(key))
 
         for key in ("host", "database", "user", "image"):
             value = news.get(key)
-            if _is_unknown(value):
+            if is_unknown(value):
                 continue
             if not isinstance(value, str) or not value.strip():
                 failures.append(dynamic.CheckFailure(key, f"{key} must be a non-empty string"))

@@ -62,8 +62,10 @@ def test_the_contracts_unknown_is_the_sdks_own_sentinel() -> None:
 
     assert contract.UNKNOWN is pulumi.output.UNKNOWN
     assert contract.WIRE_UNKNOWN == pulumi.runtime.rpc.UNKNOWN
-    assert contract.is_unknown(pulumi.output.UNKNOWN)
-    assert not contract.is_unknown(pulumi.runtime.rpc.UNKNOWN)
+    for unknown in (pulumi.output.UNKNOWN, pulumi.output.Unknown(), pulumi.runtime.rpc.UNKNOWN):
+        assert contract.is_unknown(unknown)
+    for known in ("", "04da6b54", None, 0, [], {}):
+        assert not contract.is_unknown(known)
 
 
 def test_the_readme_shows_the_tested_consumer_program() -> None:
