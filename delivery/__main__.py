@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -118,11 +118,19 @@ def _render_preview(args: argparse.Namespace) -> int:
 
 
 def _promote(args: argparse.Namespace) -> int:
-    """Promotion, verifying the source stack with ``delivery verify``'s checks."""
-    from delivery.promote import main as promote_main
-    from delivery.verify import verify_stack
+    """Promotion, verifying the source stack with ``delivery verify``'s checks.
 
-    return promote_main(args, verify_stack)
+    As ``delivery verify --cwd`` does, the checks contact only the address the source stack's
+    file in ``--cwd`` declares.
+    """
+    from delivery.promote import main as promote_main
+    from delivery.verify import declared_address, verify_stack
+
+    def verify_source(outputs: Mapping[str, Any]) -> Sequence[Any]:
+        host = declared_address(str(outputs.get("environment")), args.cwd)
+        return verify_stack(outputs, host=host)
+
+    return promote_main(args, verify_source)
 
 
 def _verify(argv: Sequence[str]) -> int:

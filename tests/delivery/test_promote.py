@@ -47,7 +47,9 @@ class RecordingVerifier:
         self.results = list(results)
         self.calls: list[Mapping[str, Any]] = []
 
-    def __call__(self, outputs: Mapping[str, Any]) -> list[CheckResult]:
+    def __call__(self, outputs: Mapping[str, Any], *, host: str | None = None) -> list[CheckResult]:
+        """Promotion calls it with the outputs; the command line also passes `host`, as it
+        passes it to `delivery.verify.verify_stack`."""
         self.calls.append(outputs)
         return self.results
 
