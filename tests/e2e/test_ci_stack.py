@@ -26,6 +26,7 @@ import pytest
 from minio import Minio
 
 from appstack.contract import UNKNOWN
+from appstack.graph import read_stack_file, run_program
 from tests.e2e.platform import (
     DeployedStack,
     build_backend,
@@ -40,7 +41,6 @@ from tests.e2e.platform import (
 )
 from tests.engine.harness import REPO_ROOT
 from tests.realservers.process import free_port
-from tests.stacks import run_stack
 
 pytestmark = [pytest.mark.real, pytest.mark.e2e]
 
@@ -184,7 +184,11 @@ def test_preview_of_a_new_stack_is_what_the_mock_graph_records(
         for urn, seen in engine.items()
         if not seen["type"].startswith(("pulumi:providers:", "pulumi:pulumi:Stack"))
     }
-    mock = {r.urn: r for r in run_stack(STACK, preview=True).resources}
+    # The very program and stack file the engine ran, in its directory as the engine runs it:
+    # the migration's command line is relative to the project only when the venv is inside it.
+    config = read_stack_file(ci.directory / f"Pulumi.{STACK}.yaml")
+    recorded = run_program(ci.directory / "__main__.py", STACK, config, preview=True)
+    mock = {r.urn: r for r in recorded.resources}
     assert set(mock) == set(engine), (
         f"only in the mock: {sorted(set(mock) - set(engine))}\n"
         f"only in the engine: {sorted(set(engine) - set(mock))}"
