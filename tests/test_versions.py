@@ -24,6 +24,7 @@ PLUGIN_PINS = {
     "PULUMI_DOCKER_VERSION": ("pulumi_docker", "docker"),
     "PULUMI_COMMAND_VERSION": ("pulumi_command", "command"),
     "PULUMI_RANDOM_VERSION": ("pulumi_random", "random"),
+    "PULUMI_KUBERNETES_VERSION": ("pulumi_kubernetes", "kubernetes"),
 }
 
 
