@@ -108,7 +108,7 @@ launch() {
 # wait_for NAME WHAT CMD...: polls CMD until it succeeds; fails with the component's last log
 # lines when it exits or the timeout passes.
 wait_for() {
-  local name=$1 what=$2 deadline=$((SECONDS + timeout)) pid
+  local name=$1 what=$2 begun=$SECONDS deadline=$((SECONDS + timeout)) pid
   shift 2
   pid=$(<"$run/$name.pid")
   until "$@" >/dev/null 2>&1; do
@@ -124,6 +124,7 @@ wait_for() {
     fi
     sleep 0.5
   done
+  log "$name: $what after $((SECONDS - begun))s"
 }
 
 check_prerequisites() {
