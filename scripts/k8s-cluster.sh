@@ -359,6 +359,8 @@ start() {
       die "a previous cluster in $state is half running: run '$0 stop' first"
     fi
   done
+  [[ ! -d $run ]] ||
+    die "$run exists: the previous cluster in $state was not stopped cleanly; run '$0 stop' first"
   check_prerequisites
   # A fresh cluster every time: only the PKI and the logs of earlier runs are kept.
   rm -rf "$run" "$state/etcd" "$containerd_dir" "$state/kubelet" "$state/cni" "$state/pv" \
@@ -474,14 +476,20 @@ stop_component() {
   rm -f "$run/$name.pid"
 }
 
-# The PIDs of processes in the cluster's mount namespace (containerd's shims once containerd is
-# gone) and in the kubelet's cgroups (the containers).
+# The PIDs of the runtime's processes in the cluster's mount namespace (containerd's shims once
+# containerd is gone, the runc they run) and of the processes in the kubelet's cgroups (the
+# containers). Only containerd, its shims, runc and the kubelet count in the namespace, so that a
+# namespace id reused after the cluster's own is gone can never select another process.
 leftover_pids() {
-  local namespace proc file
+  local namespace proc file exe
   if [[ -s $run/mount-namespace ]]; then
     namespace=$(<"$run/mount-namespace")
     for proc in /proc/[0-9]*; do
-      [[ $(readlink "$proc/ns/mnt" 2>/dev/null) == "$namespace" ]] && printf '%s\n' "${proc#/proc/}"
+      [[ $(readlink "$proc/ns/mnt" 2>/dev/null) == "$namespace" ]] || continue
+      exe=$(readlink "$proc/exe" 2>/dev/null) || continue
+      case ${exe##*/} in
+        containerd | containerd-shim* | runc | kubelet) printf '%s\n' "${proc#/proc/}" ;;
+      esac
     done
   fi
   for file in /sys/fs/cgroup/*/kubepods; do
@@ -490,17 +498,20 @@ leftover_pids() {
   return 0
 }
 
+# TERM, then KILL until none is left (a shim that is ending runs `runc delete` in the namespace,
+# so new PIDs can appear for a moment).
 kill_leftovers() {
-  local pids attempt
-  for attempt in TERM KILL; do
-    mapfile -t pids < <(leftover_pids | sort -un)
-    ((${#pids[@]} == 0)) && return 0
-    log "sending SIG$attempt to leftover processes of the cluster: ${pids[*]}"
-    kill "-$attempt" "${pids[@]}" 2>/dev/null || true
+  local pids signal=TERM deadline=$((SECONDS + 15))
+  while mapfile -t pids < <(leftover_pids | sort -un) && ((${#pids[@]} > 0)); do
+    if ((SECONDS >= deadline)); then
+      log "ERROR: processes of the cluster still alive: ${pids[*]}"
+      return 1
+    fi
+    log "sending SIG$signal to leftover processes of the cluster: ${pids[*]}"
+    kill "-$signal" "${pids[@]}" 2>/dev/null || true
     sleep 2
+    signal=KILL
   done
-  mapfile -t pids < <(leftover_pids | sort -un)
-  ((${#pids[@]} == 0)) || log "WARNING: processes still alive after SIGKILL: ${pids[*]}"
 }
 
 restore_sysctls() {
@@ -517,8 +528,9 @@ restore_sysctls() {
 remove_host_side_effects() {
   local path mount
   for path in /sys/fs/cgroup/*/kubepods; do
-    [[ -d $path ]] && find "$path" -depth -type d -exec rmdir {} + 2>/dev/null
-    [[ -d $path ]] && log "WARNING: could not remove cgroup $path"
+    [[ -d $path ]] || continue
+    find "$path" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    [[ ! -d $path ]] || log "WARNING: could not remove cgroup $path (processes left in it?)"
   done
   for path in "${host_paths[@]}"; do
     if [[ -e $path ]] && ! grep -qxF "$path" "$run/host-paths-before" 2>/dev/null; then
@@ -535,7 +547,7 @@ remove_host_side_effects() {
 }
 
 stop() {
-  local name
+  local name leftovers=0
   [[ -d $run ]] || {
     log "no cluster state in $state; nothing to stop"
     return 0
@@ -559,11 +571,15 @@ stop() {
     done
   fi
   stop_component containerd
-  kill_leftovers
+  kill_leftovers || leftovers=1
   stop_component kube-apiserver
   stop_component etcd
   restore_sysctls
   remove_host_side_effects
+  if ((leftovers)); then
+    log "ERROR: stopped what could be stopped; the records in $run are kept: run '$0 stop' again"
+    return 1
+  fi
   rm -rf "$state/etcd" "$containerd_dir" "$state/kubelet" "$state/cni" "$state/pv" \
     "$state/sysctl" "$state/controller-manager" "$run"
   log "stopped; logs kept in $logs"
