@@ -11,7 +11,7 @@ PULUMI ?= pulumi
 PASSPHRASE_FILE := $(STATE_DIR)/passphrase
 WITH_PASSPHRASE := if [ -z "$${PULUMI_CONFIG_PASSPHRASE:-}" ]; then export PULUMI_CONFIG_PASSPHRASE_FILE=$(PASSPHRASE_FILE); fi;
 
-.PHONY: venv up preview destroy test test-fast e2e check verify lint bench system minio engine toolchain images clean
+.PHONY: venv up preview destroy test test-fast test-k8s e2e check verify lint bench system minio engine k8s toolchain images clean
 
 # The pinned requirements, then this checkout's package `appstack` in editable mode: the program,
 # the policy pack, delivery, the tests and Pulumi's dynamic-provider processes all import it from
@@ -63,14 +63,25 @@ engine:
 toolchain:
 	bash toolchain/build.sh all
 
+# The local Kubernetes cluster (Kubernetes from k8s.io/kubernetes, etcd and the pause image from
+# Debian packages) and the pulumi-kubernetes plugin, built and cached (toolchain/README.md).
+k8s: engine
+	bash toolchain/build-k8s.sh
+
 # The whole suite: graph under mocks, policies, delivery, real servers on loopback, and the
-# dynamic providers and the policy pack under the real engine.
+# dynamic providers and the policy pack under the real engine. The Kubernetes tests run with
+# `make test-k8s`.
 test: venv toolchain
-	$(PY) -m pytest -q -m "not e2e"
+	$(PY) -m pytest -q -m "not e2e and not k8s"
 
 # The whole platform under the real engine on the local Docker engine (tests/e2e/run.sh).
 e2e: venv toolchain
 	bash tests/e2e/run.sh
+
+# The Kubernetes tests: a real cluster on 127.0.0.1 (scripts/k8s-cluster.sh) and the real engine
+# with pulumi-kubernetes; they import appstack/redis from the local Docker engine (`make images`).
+test-k8s: venv k8s
+	$(PY) -m pytest -q -m k8s
 
 # Everything that needs no real server (nor the fresh virtualenv the wheel is installed into).
 test-fast: venv
