@@ -22,17 +22,10 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=versions.env
 source "$here/versions.env"
-cache=${APPSTACK_CACHE:-$HOME/.cache/appstack}
+log_prefix=build-k8s
+# shellcheck source=common.sh
+source "$here/common.sh"
 cli_version=${PULUMI_CLI_VERSION:-$PULUMI_VERSION}
-
-export GOTOOLCHAIN=local
-export GOFLAGS=-mod=mod
-export GOMODCACHE=$cache/go/mod
-export GOCACHE=$cache/go/build
-export CGO_ENABLED=0
-# Only the module proxy, as configured: no fallback to version control, which is unreachable here.
-GOPROXY=$(go env GOPROXY)
-export GOPROXY=${GOPROXY%%,*}
 
 kube_bin=$cache/kubernetes-v$KUBERNETES_VERSION/bin
 etcd_root=$cache/etcd-$ETCD_DEB_VERSION
@@ -40,20 +33,7 @@ pause_dir=$cache/pause-${BUSYBOX_DEB_VERSION#*:}
 plugin_dir=$cache/pulumi-kubernetes-$PULUMI_KUBERNETES_VERSION
 pulumi_home=$cache/pulumi-home
 # The Go builds yield to everything else on the (shared, 2-core) machine.
-go_build=(nice -n 19 go build -p 2 -trimpath)
-
-log() { printf '[build-k8s] %s\n' "$*" >&2; }
-die() {
-  log "ERROR: $*"
-  exit 1
-}
-
-timed() {
-  local name=$1 start=$SECONDS
-  shift
-  "$@"
-  log "$name: $((SECONDS - start))s"
-}
+go_build=(nice -n 19 go build -p 2)
 
 # Scratch space for copies of the wrapper modules, removed on exit (module-cache copies are
 # read-only, so everything is made writable first).
@@ -78,7 +58,7 @@ check_wrapper_pin() {
 kube_components=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
 
 build_kubernetes() {
-  local dir minor ldflags component
+  local dir minor ldflags component reported
   check_wrapper_pin kubernetes k8s.io/kubernetes "v$KUBERNETES_VERSION"
   dir=$(wrapper kubernetes)
   minor=${KUBERNETES_VERSION#*.}
@@ -96,8 +76,10 @@ build_kubernetes() {
       -o "$kube_bin/$component.tmp" "k8s.io/kubernetes/cmd/$component")
     mv "$kube_bin/$component.tmp" "$kube_bin/$component"
   done
-  "$kube_bin/kubectl" version --client | grep -qx "Client Version: v$KUBERNETES_VERSION" ||
-    die "the built kubectl does not report v$KUBERNETES_VERSION"
+  # Whole output first: `grep -q` ending the pipe early would fail it under pipefail.
+  reported=$("$kube_bin/kubectl" version --client)
+  grep -qx "Client Version: v$KUBERNETES_VERSION" <<<"$reported" ||
+    die "the built kubectl does not report v$KUBERNETES_VERSION: $reported"
 }
 
 kubernetes_built() {
@@ -125,8 +107,10 @@ deb_unpack() {
 
 fetch_etcd() {
   deb_unpack etcd-server "$ETCD_DEB_VERSION" "$etcd_root.tmp"
-  "$etcd_root.tmp/usr/bin/etcd" --version | grep -q "etcd Version: ${ETCD_DEB_VERSION%%-*}" ||
-    die "the unpacked etcd does not report version ${ETCD_DEB_VERSION%%-*}"
+  local reported
+  reported=$("$etcd_root.tmp/usr/bin/etcd" --version)
+  grep -q "etcd Version: ${ETCD_DEB_VERSION%%-*}" <<<"$reported" ||
+    die "the unpacked etcd does not report version ${ETCD_DEB_VERSION%%-*}: $reported"
   rm -rf "$etcd_root"
   mv "$etcd_root.tmp" "$etcd_root"
 }
@@ -162,12 +146,11 @@ build_pause_image() {
 # the version set, both re-serialised). The module copy is made writable and generated in place,
 # and the wrapper builds against it through its `replace => ../provider`.
 build_plugin() {
-  local module=github.com/pulumi/pulumi-kubernetes/provider/v4 dir src json cmd
+  local module=github.com/pulumi/pulumi-kubernetes/provider/v4 dir src cmd
   check_wrapper_pin pulumi-kubernetes "$module" "$PULUMI_KUBERNETES_MODULE_VERSION"
   dir=$(wrapper pulumi-kubernetes)
-  json=$(go mod download -json "$module@$PULUMI_KUBERNETES_MODULE_VERSION") ||
-    die "the Go module proxy does not serve $module@$PULUMI_KUBERNETES_MODULE_VERSION: $json"
-  src=$(sed -n 's/^\t"Dir": "\(.*\)",$/\1/p' <<<"$json")
+  src=$(moddir "$module@$PULUMI_KUBERNETES_MODULE_VERSION") ||
+    die "the provider module cannot be fetched; see above"
   cp -r "$src" "$work/provider"
   chmod -R u+w "$work/provider"
   cmd=$work/provider/cmd/pulumi-resource-kubernetes
@@ -211,7 +194,6 @@ check_runtime() {
 main() {
   local what=${1:-all} total=$SECONDS
   case $what in all | cluster | plugin) ;; *) die "usage: $0 [all|cluster|plugin]" ;; esac
-  command -v go >/dev/null || die "go not found: install Go (toolchain/README.md)"
   if [[ $what != plugin ]]; then
     check_runtime
     if kubernetes_built; then

@@ -28,53 +28,14 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
 # shellcheck source=versions.env
 source "$here/versions.env"
-cache=${APPSTACK_CACHE:-$HOME/.cache/appstack}
+log_prefix=toolchain
+# shellcheck source=common.sh
+source "$here/common.sh"
 cli_version=${PULUMI_CLI_VERSION:-$PULUMI_VERSION}
-
-export GOTOOLCHAIN=local
-export GOFLAGS="-mod=mod -buildvcs=false -trimpath"
-export GOMODCACHE=$cache/go/mod
-export GOCACHE=$cache/go/build
-export CGO_ENABLED=0
-# The checksum database is unreachable here; every module is still verified against the go.sum of
-# the tree that requires it.
-export GOSUMDB=off
-# Only the module proxy, as configured: no fallback to version control, which is unreachable here.
-GOPROXY=$(go env GOPROXY)
-GOPROXY=${GOPROXY%%,*}
-GOPROXY=${GOPROXY%%|*}
-export GOPROXY
 
 bin=$cache/pulumi-$cli_version/bin
 pulumi_home=$cache/pulumi-home
 mkdir -p "$cache" "$GOMODCACHE" "$GOCACHE"
-
-log() { printf '[toolchain] %s\n' "$*" >&2; }
-die() {
-  log "ERROR: $*"
-  exit 1
-}
-
-# timed NAME CMD...: runs CMD and prints how long it took.
-timed() {
-  local name=$1 start=$SECONDS
-  shift
-  "$@"
-  log "$name: $((SECONDS - start))s"
-}
-
-# moddir MODULE@VERSION: downloads a module through the proxy and prints its directory.
-moddir() {
-  local json dir
-  json=$(go mod download -json "$1" 2>&1) || true
-  dir=$(sed -n 's/^\t"Dir": "\(.*\)",$/\1/p' <<<"$json")
-  if [[ -z $dir ]]; then
-    log "the Go module proxy ($GOPROXY) did not serve $1:"
-    printf '%s\n' "$json" >&2
-    return 1
-  fi
-  printf '%s\n' "$dir"
-}
 
 # Scratch space for copies of modules and extracted trees, removed on exit. Module-cache copies
 # are read-only, so they are made writable before removal.
