@@ -1,17 +1,28 @@
-# appstack: the commands users and CI run. `make up` deploys a stack (dev by default) with
-# local file state in .pulumi-state/ and passphrase secrets; `make test` runs the whole suite.
+# appstack: the commands users and CI run. `make setup` builds what the main job needs once;
+# `make up` deploys a stack (dev by default) with local file state in .pulumi-state/ and
+# passphrase secrets; `make test` runs the whole suite.
+SHELL := /bin/bash
 STACK ?= dev
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STATE_DIR := $(CURDIR)/.pulumi-state
 PULUMI ?= pulumi
+# Stack state: PULUMI_BACKEND_URL when it is set, else this checkout's .pulumi-state/ (local file
+# state: no account, nothing leaves the machine).
+export PULUMI_BACKEND_URL ?= file://$(STATE_DIR)
 # The passphrase that encrypts this machine's stack secrets: taken from the environment, else
 # generated once into .pulumi-state/passphrase (git-ignored, mode 600).
 PASSPHRASE_FILE := $(STATE_DIR)/passphrase
 WITH_PASSPHRASE := if [ -z "$${PULUMI_CONFIG_PASSPHRASE:-}" ]; then export PULUMI_CONFIG_PASSPHRASE_FILE=$(PASSPHRASE_FILE); fi;
+# The Pulumi CLI and plugins `make toolchain` built and cached, when they are there; otherwise
+# the `pulumi` on PATH with its own plugins.
+include toolchain/versions.env
+APPSTACK_CACHE ?= $(HOME)/.cache/appstack
+WITH_TOOLCHAIN := $(if $(wildcard $(APPSTACK_CACHE)/pulumi-$(PULUMI_CLI_VERSION)/bin/pulumi),. toolchain/env.sh;,)
+PULUMI_ENV := $(WITH_TOOLCHAIN) $(WITH_PASSPHRASE)
 
-.PHONY: venv up preview destroy test test-fast test-k8s e2e check verify lint bench system minio engine k8s toolchain images clean
+.PHONY: setup venv up preview destroy test test-fast test-k8s e2e check verify lint bench system minio engine k8s toolchain images clean
 
 # The pinned requirements, then this checkout's package `appstack` in editable mode: the program,
 # the policy pack, delivery, the tests and Pulumi's dynamic-provider processes all import it from
@@ -31,21 +42,21 @@ $(PASSPHRASE_FILE):
 # Extra flags for `pulumi up`/`destroy`, e.g. UP_FLAGS=--yes to skip the confirmation prompt.
 UP_FLAGS ?=
 
+# Once per machine: the virtualenv, the toolchain (built from source, cached) and the local
+# images, on a local Docker engine (started by scripts/dockerd.sh when none answers).
+setup: venv toolchain images
+
 # The main job: a stack from nothing to a healthy platform, on the local Docker engine.
 up: venv $(PASSPHRASE_FILE)
-	@command -v $(PULUMI) >/dev/null || { echo "make up needs the Pulumi CLI on PATH (see README: Prerequisites)"; exit 2; }
-	$(PULUMI) login "file://$(STATE_DIR)"
-	$(WITH_PASSPHRASE) \
-	  $(PULUMI) stack select --create --secrets-provider passphrase $(STACK) && \
+	@$(WITH_TOOLCHAIN) command -v $(PULUMI) >/dev/null || { echo "make up needs the Pulumi CLI: 'make setup' builds it here (see README)"; exit 2; }
+	$(PULUMI_ENV) $(PULUMI) stack select --create --secrets-provider passphrase $(STACK) && \
 	  $(PULUMI) up --stack $(STACK) --policy-pack policies $(UP_FLAGS)
 
 preview: venv $(PASSPHRASE_FILE)
-	$(PULUMI) login "file://$(STATE_DIR)"
-	$(WITH_PASSPHRASE) $(PULUMI) preview --stack $(STACK) --diff --policy-pack policies
+	$(PULUMI_ENV) $(PULUMI) preview --stack $(STACK) --diff --policy-pack policies
 
 destroy: venv $(PASSPHRASE_FILE)
-	$(PULUMI) login "file://$(STATE_DIR)"
-	$(WITH_PASSPHRASE) $(PULUMI) destroy --stack $(STACK) $(UP_FLAGS)
+	$(PULUMI_ENV) $(PULUMI) destroy --stack $(STACK) $(UP_FLAGS)
 
 # System packages the real-server tests need (Debian; run as root).
 system:
@@ -91,7 +102,7 @@ check: venv
 	$(PY) -m policies.check --stack $(STACK)
 
 verify: venv
-	$(PY) -m delivery verify --stack $(STACK)
+	$(PULUMI_ENV) $(PY) -m delivery verify --stack $(STACK)
 
 lint: venv
 	$(VENV)/bin/ruff check .
