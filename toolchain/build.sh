@@ -3,10 +3,11 @@
 # ${APPSTACK_CACHE:-$HOME/.cache/appstack}, keyed by the versions in toolchain/versions.env.
 # A rerun reuses the cache and takes seconds. Nothing is written into the repository.
 #
-#   toolchain/build.sh [all|engine|providers]
+#   toolchain/build.sh [all|engine|providers|yaml]
 #     engine     the CLI and Pulumi's Python language host (enough for programs of dynamic resources)
 #     providers  the three provider plugins (needs the CLI, to install them)
-#     all        both, then MinIO (default)
+#     yaml       Pulumi YAML's language host (programs in YAML: the cross-language test)
+#     all        all of them, then MinIO (default)
 #
 # Pieces (each timed):
 #   pulumi-<v>/bin/pulumi                          the CLI, from github.com/pulumi/pulumi/pkg/v3
@@ -14,6 +15,8 @@
 #                                                  vendored sdk/python/cmd/pulumi-language-python
 #   pulumi-<v>/bin/pulumi-language-python-exec     the program runner script from the sdk/v3 module
 #   pulumi-<v>/bin/pulumi-resource-pulumi-python   the dynamic-provider runner script from sdk/v3
+#   pulumi-<v>/bin/pulumi-language-yaml            Pulumi YAML's language host, from the module
+#                                                  github.com/pulumi/pulumi-yaml at PULUMI_YAML_VERSION
 #   pulumi-home/plugins/resource-<name>-v<v>/      one provider plugin per pinned PULUMI_<NAME>_VERSION,
 #                                                  built from a vendored source tree + the module proxy
 #
@@ -122,6 +125,33 @@ build_language_host() {
   printf '%s\n' "$langhost_tarball" >"$bin/.language-python.source"
 }
 
+# Pulumi YAML's language host. Its module has no replace lines, so `go install module@version`
+# builds it as released (its go.mod pins its own pkg/v3 and sdk/v3, which the proxy serves). It
+# goes beside the CLI, where the CLI looks for bundled language hosts first.
+yaml_module=github.com/pulumi/pulumi-yaml
+
+build_language_yaml() {
+  local s
+  moddir "$yaml_module@v$PULUMI_YAML_VERSION" >/dev/null ||
+    die "the Go module proxy does not serve $yaml_module@v$PULUMI_YAML_VERSION; set PULUMI_YAML_VERSION in versions.env to a release it serves"
+  s=$(scratch language-yaml)
+  # `go install module@version` accepts no -mod flag.
+  GOFLAGS="-buildvcs=false -trimpath" GOBIN=$s go install \
+    -ldflags "-X $yaml_module/pkg/version.Version=$PULUMI_YAML_VERSION" \
+    "$yaml_module/cmd/pulumi-language-yaml@v$PULUMI_YAML_VERSION"
+  mv "$s/pulumi-language-yaml" "$bin/pulumi-language-yaml"
+  printf '%s\n' "$PULUMI_YAML_VERSION" >"$bin/.language-yaml.version"
+}
+
+build_yaml() {
+  mkdir -p "$bin"
+  if [[ -x $bin/pulumi-language-yaml && $(cat "$bin/.language-yaml.version" 2>/dev/null) == "$PULUMI_YAML_VERSION" ]]; then
+    log "pulumi-language-yaml $PULUMI_YAML_VERSION: cached"
+  else
+    timed "pulumi-language-yaml $PULUMI_YAML_VERSION" build_language_yaml
+  fi
+}
+
 # Provider plugins: one per PULUMI_<NAME>_VERSION pinned in versions.env, each from the vendored
 # tree of that exact release (random: a tree labelled with the release, see toolchain/README.md).
 provider_tarballs() {
@@ -215,12 +245,14 @@ main() {
   case $target in
     engine) build_engine ;;
     providers) build_providers ;;
+    yaml) build_yaml ;;
     all)
       build_engine
       build_providers
+      build_yaml
       timed "minio" "$here/build-minio.sh" >/dev/null
       ;;
-    *) die "unknown target '$target' (expected all, engine or providers)" ;;
+    *) die "unknown target '$target' (expected all, engine, providers or yaml)" ;;
   esac
   log "$target done in $((SECONDS - total))s; source toolchain/env.sh to use it"
 }
