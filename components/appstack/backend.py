@@ -12,8 +12,6 @@ its exact image) is passed on to the container, so it is created or replaced onl
 migration succeeded.
 """
 
-from __future__ import annotations
-
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field

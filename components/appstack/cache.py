@@ -6,8 +6,6 @@ the command line, and used by `redis-cli` through `REDISCLI_AUTH`), the containe
 persistence is on, the volume `{container}-data` with append-only persistence.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 import pulumi
@@ -50,8 +48,6 @@ class Cache(pulumi.ComponentResource):
     """`redis://` URL from the deploying machine (secret)."""
     internal_url: pulumi.Output[str]
     """`redis://` URL from other containers on the same network (secret)."""
-    container: docker.Container
-    """The Redis container: depend on it to run after Redis is healthy."""
 
     def __init__(
         self, name: str, args: CacheArgs, opts: pulumi.ResourceOptions | None = None
@@ -88,7 +84,8 @@ class Cache(pulumi.ComponentResource):
             f" --appendonly {'yes' if args.persistence else 'no'} --dir /data",
             f" --bind {where.listen_address} --protected-mode yes",
         )
-        self.container = common.service_container(
+        # The Redis container: depend on it to run after Redis is healthy.
+        self.container: docker.Container = common.service_container(
             f"{name}-container",
             ident,
             args,

@@ -8,8 +8,6 @@ clear message on an image without pgvector. Nothing downstream runs before that 
 depend on `ready`.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 import pulumi
@@ -64,8 +62,6 @@ class Database(pulumi.ComponentResource):
     container_name: pulumi.Output[str]
     pgvector_version: pulumi.Output[str]
     server_version: pulumi.Output[str]
-    ready: pulumi.Resource
-    """The pgvector check: depend on it to run after the database is up with pgvector."""
 
     def __init__(
         self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
@@ -161,7 +157,8 @@ class Database(pulumi.ComponentResource):
         self.container_name = container.name
         self.pgvector_version = check.extension_version
         self.server_version = check.server_version
-        self.ready = check
+        self.ready: pulumi.Resource = check
+        """The pgvector check: depend on it to run after the database is up with pgvector."""
         self.register_outputs(
             {
                 "host": self.host,

@@ -10,8 +10,6 @@ as a secret and scrubbed from the output; a failure fails the deployment with th
 migration log, and the backend, which depends on this step, is left as it was.
 """
 
-from __future__ import annotations
-
 import json
 import os
 import shlex
@@ -81,8 +79,6 @@ class Migration(pulumi.ComponentResource):
 
     revision: pulumi.Output[str]
     """The schema revision the migration reached."""
-    run: command.local.Command
-    """The migration step: depend on it to start after the schema is at head."""
 
     def __init__(
         self, name: str, args: MigrationArgs, opts: pulumi.ResourceOptions | None = None
@@ -100,7 +96,8 @@ class Migration(pulumi.ComponentResource):
         migration_command = json.dumps(list(args.migration_command))
         revision_command = json.dumps(list(args.revision_command))
         network = args.network.bridge_network
-        self.run = command.local.Command(
+        # The migration step: depend on it to start after the schema is at head.
+        self.run: command.local.Command = command.local.Command(
             f"{name}-run",
             create=runner_command(),
             environment={

@@ -6,8 +6,6 @@ it creates nothing: every service listens on its own port of the bind address (l
 default). Either way `attachment` is what the other components take as their `network`.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Literal
 
@@ -41,8 +39,6 @@ class Network(pulumi.ComponentResource):
 
     network_name: pulumi.Output[str] | None
     """The Docker network's name; None with host networking."""
-    attachment: NetworkAttachment
-    """Pass this as the `network` of every component of the environment."""
 
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
@@ -67,7 +63,8 @@ class Network(pulumi.ComponentResource):
 
         super().__init__(component_type("Network"), name, None, opts)
         self.network_name = None
-        self.attachment = NetworkAttachment.host(args.bind_address)
+        self.attachment: NetworkAttachment = NetworkAttachment.host(args.bind_address)
+        """Pass this as the `network` of every component of the environment."""
         if args.mode == "bridge":
             network = docker.Network(
                 f"{name}-network",

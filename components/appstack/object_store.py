@@ -7,8 +7,6 @@ Creates the pinned image, generated root credentials (secret), the data volume
 the backend hands out presigned URLs.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -129,8 +127,6 @@ class ObjectStore(pulumi.ComponentResource):
     """The generated root access key (secret)."""
     secret_key: pulumi.Output[str]
     """The generated root secret key (secret)."""
-    buckets: list[Bucket]
-    """The bucket resources: depend on them to run after every bucket exists."""
     bucket_names: dict[str, pulumi.Output[str]]
     """Each bucket's name by role."""
     bucket_config: dict[str, pulumi.Output[dict[str, Any]]]
@@ -235,7 +231,8 @@ class ObjectStore(pulumi.ComponentResource):
         self.internal_endpoint = where.internal_endpoint
         self.access_key = common.secret(access_key.result)
         self.secret_key = common.secret(secret_key.result)
-        self.buckets = []
+        self.buckets: list[Bucket] = []
+        """The bucket resources: depend on them to run after every bucket exists."""
         self.bucket_names = {}
         self.bucket_config = {}
         for bucket in args.buckets:
