@@ -280,3 +280,10 @@ def test_the_plugin_directory_runs_the_provider_in_the_checkouts_virtualenv() ->
     assert "serve()" in (plugin / "__main__.py").read_text()
     requirements = (plugin / "requirements.txt").read_text().split("\n")
     assert "-e .." in requirements
+
+
+def test_the_readme_shows_the_tested_yaml_program() -> None:
+    """README's "From other languages" program is the one the engine test deploys."""
+    program = (REPO_ROOT / "tests" / "engine" / "yaml_program" / "Pulumi.yaml").read_text()
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert f"```yaml\n{program}```\n" in readme

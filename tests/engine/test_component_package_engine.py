@@ -1,0 +1,218 @@
+"""appstack's component package used from a Pulumi YAML program, under the real engine.
+
+The program tests/engine/yaml_program/Pulumi.yaml (the one README's "From other languages"
+shows) adds the package with `pulumi package add <checkout>/provider` and deploys a Database on
+the local Docker engine. Pulumi's YAML language host (`toolchain/build.sh yaml`) runs the
+program; Pulumi's Python language host runs the component provider (provider/__main__.py) in the
+checkout's virtualenv; the pgvector check runs in the engine's Python dynamic-provider process,
+started with the YAML project's runtime, so `PULUMI_PYTHON_CMD` names the interpreter that has
+appstack. Containers use host networking on 127.0.0.1 with ports and names of their own (stacks
+`xlang` and `xlang-plain`, ports 47432 and 47433), removed at the end, also on failure.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from appstack.contract import (
+    CONTAINER,
+    PGVECTOR_EXTENSION,
+    RANDOM_PASSWORD,
+    REMOTE_IMAGE,
+    VOLUME,
+    component_type,
+)
+from tests.engine.harness import PASSPHRASE, REPO_ROOT, VENV, PulumiProject, engine_env
+
+pytestmark = pytest.mark.real
+
+PROGRAM = Path(__file__).resolve().parent / "yaml_program" / "Pulumi.yaml"
+PROVIDER = REPO_ROOT / "provider"
+STACK = "xlang"
+PLAIN_STACK = "xlang-plain"
+PORT = 47432
+PLAIN_PORT = 47433
+PGVECTOR_IMAGE = "pgvector/pgvector:pg18-appstack"
+PLAIN_IMAGE = "postgres:15-bookworm-appstack"
+"""Debian's PostgreSQL 15 without pgvector (images/build.sh)."""
+DOCKER_TIMEOUT_SECONDS = 60
+
+
+def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        ["docker", *args], capture_output=True, text=True, timeout=DOCKER_TIMEOUT_SECONDS
+    )
+    if check:
+        assert done.returncode == 0, f"docker {' '.join(args)}: {done.stderr}"
+    return done
+
+
+def remove_docker_objects(stack: str) -> None:
+    """The container and volume a stack's `database` runs (names only this test uses)."""
+    docker("rm", "--force", f"{stack}-database", check=False)
+    docker("volume", "rm", f"{stack}-database-data", check=False)
+
+
+def yaml_project(base: Path, program: str) -> PulumiProject:
+    """The YAML program in `base`, on a file backend of its own, with the toolchain's CLI."""
+    env, missing = engine_env()
+    bin_dir = Path(env.get("PATH", "").split(":", 1)[0])
+    if missing is None and not os.access(bin_dir / "pulumi-language-yaml", os.X_OK):
+        missing = (
+            f"{bin_dir / 'pulumi-language-yaml'} is missing: build it with "
+            "`bash toolchain/build.sh yaml` (part of `make toolchain`)"
+        )
+    if missing is None and docker("info", check=False).returncode != 0:
+        missing = "the local Docker engine does not answer `docker info`"
+    directory, backend = base / "project", base / "backend"
+    directory.mkdir()
+    backend.mkdir()
+    (directory / "Pulumi.yaml").write_text(program)
+    env.update(
+        PULUMI_BACKEND_URL=f"file://{backend}",
+        PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
+        # The dynamic-provider process (the pgvector check) runs this interpreter.
+        PULUMI_PYTHON_CMD=str(VENV / "bin" / "python"),
+    )
+    env.pop("PYTHONPATH", None)
+    env.pop("PULUMI_ACCESS_TOKEN", None)
+    return PulumiProject(directory, backend, env, missing)
+
+
+def add_package(project: PulumiProject) -> None:
+    """`pulumi package add <checkout>/provider`, and what it records in Pulumi.yaml."""
+    added = project.run("package", "add", str(PROVIDER))
+    assert "Added package appstack" in added.output
+    assert f"packages:\n  appstack: {PROVIDER}\n" in (project.directory / "Pulumi.yaml").read_text()
+
+
+@contextmanager
+def deployment(base: Path, program: str, stack: str) -> Iterator[PulumiProject]:
+    """`program` as a project for `stack`; destroyed at the end, also on failure."""
+    remove_docker_objects(stack)
+    project = yaml_project(base, program)
+    project.require_engine()
+    try:
+        yield project
+    finally:
+        if any(run.args[0] == "up" for run in project.runs):
+            project.run("destroy", "--yes", "--stack", stack, ok=None)
+        remove_docker_objects(stack)
+        print(f"pulumi command timings: {project.timings()}")
+
+
+@pytest.fixture()
+def deployed(tmp_path: Path) -> Iterator[PulumiProject]:
+    """The README's YAML program."""
+    with deployment(tmp_path, PROGRAM.read_text(), STACK) as project:
+        yield project
+
+
+def _children(state: dict[str, Any], parent_urn: str) -> dict[str, str]:
+    resources = state["checkpoint"]["latest"]["resources"]
+    return {
+        resource["urn"].rsplit("::", 1)[1]: resource["type"]
+        for resource in resources
+        if resource.get("parent") == parent_urn
+    }
+
+
+def test_a_yaml_program_adds_the_package_and_deploys_a_database(
+    deployed: PulumiProject,
+) -> None:
+    project = deployed
+    add_package(project)
+    project.run("stack", "init", STACK)
+
+    project.run("up", "--yes", "--stack", STACK)
+
+    outputs = project.outputs(STACK)
+    assert outputs["containerName"] == f"{STACK}-database"
+    assert outputs["host"] == "127.0.0.1"
+    assert outputs["port"] == PORT
+    assert outputs["serverVersion"].startswith("18")
+    assert outputs["dsn"] == "[secret]"
+    # The extension really is there, at the version the check reported.
+    installed = docker(
+        "exec",
+        f"{STACK}-database",
+        "psql",
+        "-U",
+        "appstack",
+        "-d",
+        "appstack",
+        "-tAc",
+        "SELECT extversion FROM pg_extension WHERE extname = 'vector'",
+    )
+    assert installed.stdout.strip() == outputs["pgvectorVersion"] != ""
+
+    # The component the provider built is the Python Database: same type, same children.
+    state = project.state(STACK)
+    resources = state["checkpoint"]["latest"]["resources"]
+    components = [r["urn"] for r in resources if r["type"] == component_type("Database")]
+    assert components == [
+        f"urn:pulumi:{STACK}::appstack-xlang::{component_type('Database')}::database"
+    ]
+    assert _children(state, components[0]) == {
+        "database-image": REMOTE_IMAGE,
+        "database-data": VOLUME,
+        "database-password": RANDOM_PASSWORD,
+        "database-container": CONTAINER,
+        "database-pgvector": PGVECTOR_EXTENSION,
+    }
+    inspected = docker(
+        "inspect",
+        "--format",
+        "{{.State.Health.Status}} {{.HostConfig.NetworkMode}} "
+        '{{index .Config.Labels "appstack.environment"}}',
+        f"{STACK}-database",
+    )
+    assert inspected.stdout.split() == ["healthy", "host", STACK]
+    assert docker("volume", "inspect", f"{STACK}-database-data", check=False).returncode == 0
+
+    project.run("preview", "--expect-no-changes", "--stack", STACK)
+
+    project.run("destroy", "--yes", "--stack", STACK)
+    assert docker("inspect", f"{STACK}-database", check=False).returncode != 0
+    assert docker("volume", "inspect", f"{STACK}-database-data", check=False).returncode != 0
+
+
+@pytest.fixture()
+def plain(tmp_path: Path) -> Iterator[PulumiProject]:
+    """The program on a database image without pgvector, on a port of its own."""
+    program = PROGRAM.read_text()
+    assert PGVECTOR_IMAGE in program and f"port: {PORT}" in program
+    program = program.replace(PGVECTOR_IMAGE, PLAIN_IMAGE).replace(
+        f"port: {PORT}", f"port: {PLAIN_PORT}"
+    )
+    with deployment(tmp_path, program, PLAIN_STACK) as project:
+        yield project
+
+
+def test_bad_inputs_and_an_image_without_pgvector_fail_as_in_python(plain: PulumiProject) -> None:
+    project = plain
+    add_package(project)
+    project.run("stack", "init", PLAIN_STACK)
+
+    # The component's own validation, through the provider: every number arrives as a float.
+    program = project.directory / "Pulumi.yaml"
+    text = program.read_text()
+    program.write_text(text.replace(f"port: {PLAIN_PORT}", "port: 70000"))
+    refused = project.run("preview", "--stack", PLAIN_STACK, ok=False)
+    assert "invalid arguments for Database 'database'" in refused.output
+    assert "port: expected an integer from 1 to 65535, got 70000" in refused.output
+    program.write_text(text)
+
+    # The live pgvector check stops the update with its message.
+    failed = project.run("up", "--yes", "--stack", PLAIN_STACK, ok=False)
+    assert f"The database image '{PLAIN_IMAGE}' does not provide the pgvector extension" in (
+        failed.output
+    )
+    assert "pgvectorVersion" not in project.outputs(PLAIN_STACK)
