@@ -1,13 +1,14 @@
 """appstack's component package used from a Pulumi YAML program, under the real engine.
 
 The program tests/engine/yaml_program/Pulumi.yaml (the one README's "From other languages"
-shows) adds the package with `pulumi package add <checkout>/provider` and deploys a Database on
-the local Docker engine. Pulumi's YAML language host (`toolchain/build.sh yaml`) runs the
-program; Pulumi's Python language host runs the component provider (provider/__main__.py) in the
-checkout's virtualenv; the pgvector check runs in the engine's Python dynamic-provider process,
-started with the YAML project's runtime, so `PULUMI_PYTHON_CMD` names the interpreter that has
-appstack. Containers use host networking on 127.0.0.1 with ports and names of their own (stacks
-`xlang` and `xlang-plain`, ports 47432 and 47433), removed at the end, also on failure.
+shows) adds the package with `pulumi package add <checkout>/provider` and deploys a Database, a
+Cache and an ObjectStore with one bucket on the local Docker engine. Pulumi's YAML language host
+(`toolchain/build.sh yaml`) runs the program; Pulumi's Python language host runs the component
+provider (provider/__main__.py) in the checkout's virtualenv; the pgvector check and the bucket
+run in the engine's Python dynamic-provider process, which is started with the YAML project's
+runtime, so `PULUMI_PYTHON_CMD` names the interpreter that has appstack. Containers use host
+networking on 127.0.0.1 with ports (474xx, 479xx) and names (stacks `xlang`, `xlang-plain`) of
+their own, removed at the end, also on failure.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from minio import Minio
 
 from appstack.contract import (
+    BUCKET,
     CONTAINER,
     PGVECTOR_EXTENSION,
     RANDOM_PASSWORD,
@@ -37,11 +41,12 @@ PROGRAM = Path(__file__).resolve().parent / "yaml_program" / "Pulumi.yaml"
 PROVIDER = REPO_ROOT / "provider"
 STACK = "xlang"
 PLAIN_STACK = "xlang-plain"
-PORT = 47432
 PLAIN_PORT = 47433
-PGVECTOR_IMAGE = "pgvector/pgvector:pg18-appstack"
 PLAIN_IMAGE = "postgres:15-bookworm-appstack"
 """Debian's PostgreSQL 15 without pgvector (images/build.sh)."""
+CONTAINERS = ("database", "cache", "files")
+"""The program's components, each running one container `{stack}-{name}`."""
+VOLUMES = ("database-data", "files-data")
 DOCKER_TIMEOUT_SECONDS = 60
 
 
@@ -55,9 +60,11 @@ def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def remove_docker_objects(stack: str) -> None:
-    """The container and volume a stack's `database` runs (names only this test uses)."""
-    docker("rm", "--force", f"{stack}-database", check=False)
-    docker("volume", "rm", f"{stack}-database-data", check=False)
+    """The containers and volumes a stack of the program runs (names only this test uses)."""
+    for name in CONTAINERS:
+        docker("rm", "--force", f"{stack}-{name}", check=False)
+    for name in VOLUMES:
+        docker("volume", "rm", f"{stack}-{name}", check=False)
 
 
 def yaml_project(base: Path, program: str) -> PulumiProject:
@@ -124,7 +131,13 @@ def _children(state: dict[str, Any], parent_urn: str) -> dict[str, str]:
     }
 
 
-def test_a_yaml_program_adds_the_package_and_deploys_a_database(
+def container_env(name: str) -> dict[str, str]:
+    """A container's environment (read here, never printed)."""
+    lines = docker("inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", name)
+    return dict(line.split("=", 1) for line in lines.stdout.splitlines() if "=" in line)
+
+
+def test_a_yaml_program_adds_the_package_and_deploys_its_components(
     deployed: PulumiProject,
 ) -> None:
     project = deployed
@@ -134,11 +147,21 @@ def test_a_yaml_program_adds_the_package_and_deploys_a_database(
     project.run("up", "--yes", "--stack", STACK)
 
     outputs = project.outputs(STACK)
-    assert outputs["containerName"] == f"{STACK}-database"
-    assert outputs["host"] == "127.0.0.1"
-    assert outputs["port"] == PORT
+    assert outputs["database"] == f"{STACK}-database"
     assert outputs["serverVersion"].startswith("18")
-    assert outputs["dsn"] == "[secret]"
+    assert outputs["s3"] == "127.0.0.1:47900"
+    assert outputs["buckets"] == {"uploads": f"{STACK}-files-uploads"}
+    assert outputs["dsn"] == outputs["cache"] == "[secret]"
+    for name in CONTAINERS:
+        inspected = docker(
+            "inspect",
+            "--format",
+            "{{.State.Health.Status}} {{.HostConfig.NetworkMode}} "
+            '{{index .Config.Labels "appstack.environment"}}',
+            f"{STACK}-{name}",
+        )
+        assert inspected.stdout.split() == ["healthy", "host", STACK], name
+
     # The extension really is there, at the version the check reported.
     installed = docker(
         "exec",
@@ -152,8 +175,23 @@ def test_a_yaml_program_adds_the_package_and_deploys_a_database(
         "SELECT extversion FROM pg_extension WHERE extname = 'vector'",
     )
     assert installed.stdout.strip() == outputs["pgvectorVersion"] != ""
+    # maxMemoryMb: 64 reached Redis (a whole number, sent as a float, taken as an int).
+    memory = docker(
+        "exec", f"{STACK}-cache", "sh", "-c", 'redis-cli -p "$REDIS_PORT" config get maxmemory'
+    )
+    assert memory.stdout.split() == ["maxmemory", str(64 * 1024 * 1024)]
+    # The bucket exists with its lifecycle, read back from MinIO itself.
+    env = container_env(f"{STACK}-files")
+    client = Minio(outputs["s3"], env["MINIO_ROOT_USER"], env["MINIO_ROOT_PASSWORD"], secure=False)
+    assert client.bucket_exists(f"{STACK}-files-uploads")
+    lifecycle = client.get_bucket_lifecycle(f"{STACK}-files-uploads")
+    assert lifecycle is not None
+    assert {
+        (rule.rule_id, rule.expiration.days if rule.expiration else None)
+        for rule in lifecycle.rules
+    } == {("expire-objects", 7)}
 
-    # The component the provider built is the Python Database: same type, same children.
+    # The components the provider built are the Python ones: same types, same children.
     state = project.state(STACK)
     resources = state["checkpoint"]["latest"]["resources"]
     components = [r["urn"] for r in resources if r["type"] == component_type("Database")]
@@ -167,32 +205,31 @@ def test_a_yaml_program_adds_the_package_and_deploys_a_database(
         "database-container": CONTAINER,
         "database-pgvector": PGVECTOR_EXTENSION,
     }
-    inspected = docker(
-        "inspect",
-        "--format",
-        "{{.State.Health.Status}} {{.HostConfig.NetworkMode}} "
-        '{{index .Config.Labels "appstack.environment"}}',
-        f"{STACK}-database",
-    )
-    assert inspected.stdout.split() == ["healthy", "host", STACK]
-    assert docker("volume", "inspect", f"{STACK}-database-data", check=False).returncode == 0
+    assert [r["type"] for r in resources].count(BUCKET) == 1
 
     project.run("preview", "--expect-no-changes", "--stack", STACK)
 
     project.run("destroy", "--yes", "--stack", STACK)
-    assert docker("inspect", f"{STACK}-database", check=False).returncode != 0
-    assert docker("volume", "inspect", f"{STACK}-database-data", check=False).returncode != 0
+    for name in CONTAINERS:
+        assert docker("inspect", f"{STACK}-{name}", check=False).returncode != 0, name
+    for name in VOLUMES:
+        assert docker("volume", "inspect", f"{STACK}-{name}", check=False).returncode != 0, name
+
+
+def database_only(image: str, port: int) -> str:
+    """The program's Database alone, on `image` and `port`."""
+    program = yaml.safe_load(PROGRAM.read_text())
+    database = program["resources"]["database"]
+    database["properties"].update(image=image, port=port)
+    program["resources"] = {"database": database}
+    program["outputs"] = {"pgvectorVersion": "${database.pgvectorVersion}"}
+    return str(yaml.safe_dump(program, sort_keys=False))
 
 
 @pytest.fixture()
 def plain(tmp_path: Path) -> Iterator[PulumiProject]:
-    """The program on a database image without pgvector, on a port of its own."""
-    program = PROGRAM.read_text()
-    assert PGVECTOR_IMAGE in program and f"port: {PORT}" in program
-    program = program.replace(PGVECTOR_IMAGE, PLAIN_IMAGE).replace(
-        f"port: {PORT}", f"port: {PLAIN_PORT}"
-    )
-    with deployment(tmp_path, program, PLAIN_STACK) as project:
+    """The program's Database on an image without pgvector, on a port of its own."""
+    with deployment(tmp_path, database_only(PLAIN_IMAGE, PLAIN_PORT), PLAIN_STACK) as project:
         yield project
 
 
@@ -204,7 +241,7 @@ def test_bad_inputs_and_an_image_without_pgvector_fail_as_in_python(plain: Pulum
     # The component's own validation, through the provider: every number arrives as a float.
     program = project.directory / "Pulumi.yaml"
     text = program.read_text()
-    program.write_text(text.replace(f"port: {PLAIN_PORT}", "port: 70000"))
+    program.write_text(database_only(PLAIN_IMAGE, 70000) + text[text.index("packages:") :])
     refused = project.run("preview", "--stack", PLAIN_STACK, ok=False)
     assert "invalid arguments for Database 'database'" in refused.output
     assert "port: expected an integer from 1 to 65535, got 70000" in refused.output
