@@ -13,6 +13,7 @@ their own, removed at the end, also on failure.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from minio import Minio
 from appstack.contract import (
     BUCKET,
     CONTAINER,
+    NETWORK,
     PGVECTOR_EXTENSION,
     RANDOM_PASSWORD,
     REMOTE_IMAGE,
@@ -253,3 +255,44 @@ def test_bad_inputs_and_an_image_without_pgvector_fail_as_in_python(plain: Pulum
         failed.output
     )
     assert "pgvectorVersion" not in project.outputs(PLAIN_STACK)
+
+
+NETWORKED = """name: appstack-xlang-network
+runtime: yaml
+resources:
+  net:
+    type: appstack:Network
+  database:
+    type: appstack:Database
+    properties:
+      network:
+        bridgeNetwork: ${net.networkName}
+      image: pgvector/pgvector:pg18-appstack
+      port: 47434
+"""
+
+
+def test_a_network_output_attaches_the_database_at_preview(tmp_path: Path) -> None:
+    """An output inside a nested input reaches the component as an Output, not as nothing.
+
+    (The host turns a nested input that arrives whole as an Output into {}: host networking.)
+    Preview only: nothing is created, so no container joins a bridge network here.
+    """
+    project = yaml_project(tmp_path, NETWORKED)
+    project.require_engine()
+    add_package(project)
+    project.run("stack", "init", "xlang-net")
+
+    preview = project.run("preview", "--json", "--stack", "xlang-net")
+
+    steps = json.loads(preview.output)["steps"]
+    planned = {step["newState"]["type"]: step["newState"].get("inputs", {}) for step in steps}
+    assert planned[NETWORK]["name"] == "xlang-net-net"
+    container = planned[CONTAINER]
+    assert "networkMode" not in container or container["networkMode"] != "host"
+    assert [(n["name"], n["aliases"]) for n in container["networksAdvanced"]] == [
+        ("xlang-net-net", ["xlang-net-database"])
+    ]
+    assert [(p["ip"], p["internal"], p["external"]) for p in container["ports"]] == [
+        ("127.0.0.1", 5432, 47434)
+    ]
