@@ -61,6 +61,14 @@ def volumes_of(environment: str) -> list[str]:
     return sorted(out.split()) if out else []
 
 
+def remove_leftovers(environment: str) -> None:
+    """Remove the containers and volumes of `environment` that a failed step left behind."""
+    for name in containers_of(environment):
+        docker("rm", "--force", name, check=False)
+    for volume in volumes_of(environment):
+        docker("volume", "rm", "--force", volume, check=False)
+
+
 def build_variant(base: str, tag: str, label: str) -> str:
     """A new image `tag` with the content of `base` and a new id, as a digest bump would give."""
     dockerfile = f"FROM {base}\nLABEL appstack.e2e.variant={label}\n"
@@ -126,6 +134,21 @@ class DeployedStack:
             "preview", "--diff", "--policy-pack", POLICY_PACK, *extra, ok=ok,
             timeout=UP_TIMEOUT_SECONDS,
         )  # fmt: skip
+
+    def changed_steps(self) -> dict[str, str]:
+        """Logical name -> operation of every step a preview plans other than `same`."""
+        return {
+            step["urn"].rsplit("::", 1)[1]: step["op"]
+            for step in self.preview_steps()
+            if step["op"] != "same"
+        }
+
+    def tear_down(self) -> None:
+        """Destroy what the stack still has, then remove whatever a failed step left behind."""
+        print(f"pulumi command timings: {self.project.timings()}")
+        if self.resources():
+            self.pulumi("destroy", "--yes", ok=None, timeout=UP_TIMEOUT_SECONDS)
+        remove_leftovers(self.stack)
 
     def preview_steps(self) -> list[dict[str, Any]]:
         """The steps a preview plans (`pulumi preview --json`): op, urn, type, replace keys."""

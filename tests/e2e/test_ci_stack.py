@@ -63,16 +63,10 @@ def ci(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedStack]:
     try:
         yield stack
     finally:
-        print(f"pulumi command timings: {stack.project.timings()}")
         if stack.resources():
             stack.set("data.retainOnDelete", "false")
             stack.set("data.protect", "false")
-            stack.pulumi("destroy", "--yes", ok=None, timeout=600)
-        # Whatever a failed step left of this stack's own objects.
-        for name in containers_of(STACK):
-            docker("rm", "--force", name, check=False)
-        for volume in volumes_of(STACK):
-            docker("volume", "rm", "--force", volume, check=False)
+        stack.tear_down()
         for image in docker("images", "--format", "{{.Repository}}:{{.Tag}}").split():
             if f":{TEST_TAG}-" in image:
                 docker("rmi", "--force", image, check=False)
@@ -395,11 +389,7 @@ def test_a_new_migration_reruns_the_job_and_replaces_the_backend(
     build_backend(_backend_with(tmp_path, [GOOD_REVISION]), tag)
     backend_before = container_id(f"{STACK}-backend")
     ci.set("backend.image", tag)
-    steps = {
-        step["urn"].rsplit("::", 1)[1]: step["op"]
-        for step in ci.preview_steps()
-        if step["op"] != "same"
-    }
+    steps = ci.changed_steps()
     assert steps.get("appstack-migration-run") == "replace", steps
     assert steps.get("appstack-backend-container") == "replace", steps
     run = ci.up()

@@ -21,7 +21,6 @@ from tests.e2e.platform import (
     http_status,
     inspect,
     new_stack,
-    volumes_of,
 )
 
 pytestmark = [pytest.mark.real, pytest.mark.e2e]
@@ -55,26 +54,12 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeployedStack]:
     try:
         yield stack
     finally:
-        print(f"pulumi command timings: {stack.project.timings()}")
-        if stack.resources():
-            stack.pulumi("destroy", "--yes", ok=None, timeout=600)
-        for name in containers_of(STACK):
-            docker("rm", "--force", name, check=False)
-        for volume in volumes_of(STACK):
-            docker("volume", "rm", "--force", volume, check=False)
+        stack.tear_down()
         docker("rmi", "--force", BUILT_IMAGE, check=False)
 
 
 def image_id(reference: str) -> str:
     return docker("image", "inspect", "--format", "{{.Id}}", reference)
-
-
-def changed_steps(stack: DeployedStack) -> dict[str, str]:
-    return {
-        step["urn"].rsplit("::", 1)[1]: step["op"]
-        for step in stack.preview_steps()
-        if step["op"] != "same"
-    }
 
 
 def test_the_program_builds_the_backend_and_reaches_healthy(dev: DeployedStack) -> None:
@@ -96,7 +81,7 @@ def test_an_edit_under_app_rebuilds_and_reruns_the_migration(dev: DeployedStack)
     source = dev.directory / "app" / "appstack_backend" / "main.py"
     source.write_text(source.read_text() + "\n# an edit the deployment must ship\n")
 
-    steps = changed_steps(dev)
+    steps = dev.changed_steps()
     assert steps.get("appstack-backend-image") == "replace", steps
     assert steps.get("appstack-migration-run") == "replace", steps
     assert steps.get("appstack-backend-container") == "replace", steps

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.platform import containers_of, docker, volumes_of
+from tests.e2e.platform import containers_of, remove_leftovers
 from tests.engine.harness import REPO_ROOT, VENV
 
 pytestmark = [pytest.mark.real, pytest.mark.e2e]
@@ -77,7 +77,4 @@ def test_make_up_verify_destroy_as_the_readme_says(tmp_path: Path) -> None:
     finally:
         if containers_of(STACK):
             make(checkout, "destroy", f"STACK={STACK}", "UP_FLAGS=--yes")
-        for name in containers_of(STACK):
-            docker("rm", "--force", name, check=False)
-        for volume in volumes_of(STACK):
-            docker("volume", "rm", "--force", volume, check=False)
+        remove_leftovers(STACK)
