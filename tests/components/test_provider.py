@@ -3,7 +3,7 @@
 Its schema as Pulumi's component provider host infers it, and each component built through the
 host's `ComponentProvider.construct` (inputs as the engine sends them: schema names, every number
 a float) registering exactly what the Python component registers with the equivalent Args. The
-real engine and a YAML program: tests/engine/test_component_package_engine.py.
+real engine and a YAML program: tests/e2e/test_component_package.py.
 """
 
 from __future__ import annotations
@@ -284,6 +284,6 @@ def test_the_plugin_directory_runs_the_provider_in_the_checkouts_virtualenv() ->
 
 def test_the_readme_shows_the_tested_yaml_program() -> None:
     """README's "From other languages" program is the one the engine test deploys."""
-    program = (REPO_ROOT / "tests" / "engine" / "yaml_program" / "Pulumi.yaml").read_text()
+    program = (REPO_ROOT / "tests" / "e2e" / "yaml_program" / "Pulumi.yaml").read_text()
     readme = (REPO_ROOT / "README.md").read_text()
     assert f"```yaml\n{program}```\n" in readme

@@ -1,6 +1,6 @@
 """appstack's component package used from a Pulumi YAML program, under the real engine.
 
-The program tests/engine/yaml_program/Pulumi.yaml (the one README's "From other languages"
+The program tests/e2e/yaml_program/Pulumi.yaml (the one README's "From other languages"
 shows) adds the package with `pulumi package add <checkout>/provider` and deploys a Database, a
 Cache and an ObjectStore with one bucket on the local Docker engine. Pulumi's YAML language host
 (`toolchain/build.sh yaml`) runs the program; Pulumi's Python language host runs the component
@@ -37,7 +37,7 @@ from appstack.contract import (
 )
 from tests.engine.harness import PASSPHRASE, REPO_ROOT, VENV, PulumiProject, engine_env
 
-pytestmark = pytest.mark.real
+pytestmark = [pytest.mark.real, pytest.mark.e2e]
 
 PROGRAM = Path(__file__).resolve().parent / "yaml_program" / "Pulumi.yaml"
 PROVIDER = REPO_ROOT / "provider"
