@@ -23,6 +23,7 @@ import pulumi_random as random
 
 from appstack.contract import ENVIRONMENT_LABEL, IMAGE_LABEL, ROLE_LABEL, STATEFUL_LABEL
 from appstack.defaults import section
+from appstack.docker_target import hostname_problem
 from appstack.validation import DOCKER_NAME, ENVIRONMENT, NETWORK_ALIAS, ArgsError, Problems
 
 T = TypeVar("T")
@@ -64,6 +65,9 @@ class NetworkAttachment:
     """The host address services listen on (host networking) or are published on (bridge)."""
     bridge_network: pulumi.Input[str] | None = None
     """The Docker network to join; None means host networking."""
+    connect_address: str | None = None
+    """Where the deploying machine reaches the services (the pgvector check, the buckets, the
+    outputs), when that is not `bind_address`: a remote Docker host's name or address."""
 
     @classmethod
     def host(cls, bind_address: str = _NETWORK["bindAddress"]) -> NetworkAttachment:
@@ -166,6 +170,10 @@ def identify(name: str, args: ContainerArgs, problems: Problems) -> Identity:
         )
     else:
         problems.ipv4("network.bind_address", args.network.bind_address)
+        if args.network.connect_address is not None:
+            reason = hostname_problem(args.network.connect_address)
+            if reason:
+                problems.bad("network.connect_address", reason, args.network.connect_address)
     environment = args.environment or pulumi.get_stack()
     problems.matches(
         "environment",
@@ -275,9 +283,10 @@ def placement(
 ) -> Placement:
     """The placement of a service given how its container is attached."""
     address = network.bind_address
+    reached = network.connect_address or address
     if network.mode == "host":
-        return Placement(address, host_port, address, host_port, listen_address=address)
-    return Placement(container_name, standard_port, address, host_port, listen_address="0.0.0.0")
+        return Placement(address, host_port, reached, host_port, listen_address=address)
+    return Placement(container_name, standard_port, reached, host_port, listen_address="0.0.0.0")
 
 
 @dataclass(frozen=True)

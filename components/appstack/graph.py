@@ -60,6 +60,8 @@ class RecordedResource:
     delete_before_replace: bool
     dependencies: tuple[str, ...]
     additional_secret_outputs: tuple[str, ...]
+    provider: str = ""
+    """The explicit provider reference (`<provider urn>::<id>`), "" for the default provider."""
 
     @property
     def parent_type(self) -> str:
@@ -240,6 +242,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                 delete_before_replace=bool(request.deleteBeforeReplace),
                 dependencies=tuple(request.dependencies),
                 additional_secret_outputs=tuple(request.additionalSecretOutputs),
+                provider=request.provider,
             )
         )
         return response

@@ -15,9 +15,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
+import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from appstack.contract import ENVIRONMENT_LABEL, ROLE_LABEL
@@ -132,9 +137,57 @@ def run_step(argv: Sequence[str], environ: Mapping[str, str]) -> tuple[int, str]
     return result.returncode, scrub(result.stdout, secrets_of(environ))
 
 
+SSH_OPTS_SEPARATOR = "\x1f"
+"""How `appstack.docker_target.runner_environment` joins the ssh options."""
+TLS_FILES = {
+    "APPSTACK_DOCKER_TLS_CA": "ca.pem",
+    "APPSTACK_DOCKER_TLS_CERT": "cert.pem",
+    "APPSTACK_DOCKER_TLS_KEY": "key.pem",
+}
+
+
+@contextmanager
+def docker_client_environment(environ: Mapping[str, str]) -> Iterator[dict[str, str]]:
+    """The environment for the `docker` CLI to reach the stack's engine, as the provider does.
+
+    The CLI takes no ssh options, so with `APPSTACK_DOCKER_SSH_OPTS` an `ssh` wrapper that adds
+    them goes first on PATH; TLS material becomes the files `DOCKER_CERT_PATH` names (the key
+    readable by this user only). Both live in a private directory removed afterwards.
+    """
+    env = {k: v for k, v in environ.items() if k not in TLS_FILES}
+    ssh_opts = environ.get("APPSTACK_DOCKER_SSH_OPTS", "")
+    tls = {name: environ[key] for key, name in TLS_FILES.items() if environ.get(key)}
+    if not ssh_opts and not tls:
+        yield env
+        return
+    with tempfile.TemporaryDirectory(prefix="appstack-docker-") as directory:
+        private = Path(directory)
+        if ssh_opts:
+            ssh = shutil.which("ssh", path=environ.get("PATH")) or "ssh"
+            options = " ".join(shlex.quote(o) for o in ssh_opts.split(SSH_OPTS_SEPARATOR))
+            wrapper = private / "bin" / "ssh"
+            wrapper.parent.mkdir()
+            wrapper.write_text(f'#!/bin/sh\nexec {shlex.quote(ssh)} {options} "$@"\n')
+            wrapper.chmod(0o700)
+            env["PATH"] = f"{wrapper.parent}{os.pathsep}{environ.get('PATH', os.defpath)}"
+        if tls:
+            for name, material in tls.items():
+                path = private / name
+                path.touch(mode=0o600)
+                path.write_text(material)
+            env["DOCKER_CERT_PATH"] = str(private)
+            env["DOCKER_TLS_VERIFY"] = "1"
+        yield env
+
+
 def main(environ: Mapping[str, str] | None = None, *, local: bool = False) -> int:
     """Run the migration then the revision command; print the revision or the failure's tail."""
-    env = dict(os.environ if environ is None else environ)
+    with docker_client_environment(os.environ if environ is None else environ) as env:
+        return _migrate(env, local=local)
+
+
+def _migrate(env: dict[str, str], *, local: bool) -> int:
+    """`main` in the environment the docker CLI needs."""
     migration = json.loads(env["APPSTACK_MIGRATION_COMMAND"])
     revision = json.loads(env["APPSTACK_REVISION_COMMAND"])
     lines = int(env.get("APPSTACK_MIGRATION_LOG_LINES", "40"))

@@ -24,6 +24,7 @@ import pulumi_command as command
 from appstack import common
 from appstack.contract import component_type
 from appstack.defaults import section
+from appstack.docker_target import DockerTarget, runner_environment
 from appstack.migrate import REVISION_MARKER
 from appstack.validation import ENVIRONMENT, Problems
 
@@ -72,6 +73,9 @@ class MigrationArgs:
     """The command that prints the revision reached, e.g. `alembic current`."""
     environment: str | None = None
     """The environment label of the migration container; default: the stack name."""
+    docker: DockerTarget | None = None
+    """The engine the migration container runs on: the stack's (the one its Docker provider
+    talks to). None: the local engine. The runner's `docker` CLI is pointed at it."""
 
 
 class Migration(pulumi.ComponentResource):
@@ -88,6 +92,8 @@ class Migration(pulumi.ComponentResource):
         problems.matches("environment", environment, ENVIRONMENT, "an environment name")
         if not isinstance(args.network, common.NetworkAttachment):
             problems.bad("network", "a NetworkAttachment", args.network)
+        if args.docker is not None and not isinstance(args.docker, DockerTarget):
+            problems.bad("docker", "a DockerTarget or None", args.docker)
         problems.argv("migration_command", args.migration_command)
         problems.argv("revision_command", args.revision_command)
         problems.raise_if_any()
@@ -107,6 +113,7 @@ class Migration(pulumi.ComponentResource):
                 "APPSTACK_MIGRATION_COMMAND": migration_command,
                 "APPSTACK_REVISION_COMMAND": revision_command,
                 "DATABASE_URL": pulumi.Output.secret(args.database_url),
+                **runner_environment(args.docker),
             },
             triggers=[args.image_id, migration_command],
             opts=common.child_dependencies(self, opts),

@@ -10,7 +10,7 @@ outputs the stack exports, that verification reads and that promotion copies.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any, TypedDict
 
 import pulumi
@@ -20,6 +20,7 @@ from appstack.cache import Cache, CacheArgs
 from appstack.common import HealthCheck
 from appstack.contract import component_type
 from appstack.database import Database, DatabaseArgs
+from appstack.docker_target import provider as docker_provider
 from appstack.migration import Migration, MigrationArgs
 from appstack.network import Network, NetworkArgs
 from appstack.object_store import BucketSpec, ObjectStore, ObjectStoreArgs
@@ -85,7 +86,13 @@ class Platform(pulumi.ComponentResource):
     ) -> None:
         image_args = backend_image_args(settings)
         super().__init__(component_type("Platform"), name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        # One explicit Docker provider for the stack's engine (never the default provider or the
+        # DOCKER_HOST of whoever deploys); every component inherits it from these options.
+        target = settings.docker.target
+        self.docker_provider = docker_provider(
+            f"{name}-docker", target, pulumi.ResourceOptions(parent=self)
+        )
+        child = pulumi.ResourceOptions(parent=self, providers=[self.docker_provider])
         env = settings.environment
         health = HealthCheck(
             interval=settings.health.interval,
@@ -115,6 +122,8 @@ class Platform(pulumi.ComponentResource):
             child,
         )
         network = self.network.attachment
+        if settings.docker.connect_address != network.bind_address:
+            network = replace(network, connect_address=settings.docker.connect_address)
         db = settings.database
         self.database = Database(
             f"{name}-database",
@@ -173,8 +182,11 @@ class Platform(pulumi.ComponentResource):
                 migration_command=settings.backend.migration_command,
                 revision_command=settings.backend.revision_command,
                 environment=env,
+                docker=target,
             ),
-            pulumi.ResourceOptions(parent=self, depends_on=[self.database.ready]),
+            pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(depends_on=[self.database.ready])
+            ),
         )
         store = self.object_store
         environment: dict[str, pulumi.Input[str]] = {
@@ -200,9 +212,11 @@ class Platform(pulumi.ComponentResource):
                 read_only_root_filesystem=backend.read_only_root_filesystem,
                 **service("backend"),
             ),
-            pulumi.ResourceOptions(
-                parent=self,
-                depends_on=[self.migration.run, self.cache.container, *store.buckets],
+            pulumi.ResourceOptions.merge(
+                child,
+                pulumi.ResourceOptions(
+                    depends_on=[self.migration.run, self.cache.container, *store.buckets]
+                ),
             ),
         )
 

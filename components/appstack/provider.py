@@ -28,12 +28,22 @@ No `from __future__ import annotations` here either, for the same reason.
 
 import importlib.metadata
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from enum import StrEnum
 from typing import Any, Required, TypedDict
 
 import pulumi
 
-from appstack import backend, cache, common, database, migration, network, object_store
+from appstack import (
+    backend,
+    cache,
+    common,
+    database,
+    docker_target,
+    migration,
+    network,
+    object_store,
+)
 from appstack.validation import ArgsError
 
 PACKAGE = "appstack"
@@ -52,6 +62,9 @@ class NetworkAttachment(TypedDict, total=False):
     IPv4, loopback by default."""
     bridge_network: pulumi.Input[str]
     """The Docker network to join; unset means host networking."""
+    connect_address: str
+    """Where the deploying machine reaches the services when that is not `bindAddress` (a
+    remote Docker host's name or address)."""
 
 
 class HealthCheck(TypedDict, total=False):
@@ -227,6 +240,22 @@ class Network(network.Network):
         super().__init__(name, network.NetworkArgs(**inputs), opts)
 
 
+class DockerTarget(TypedDict, total=False):
+    """The Docker engine the migration container runs on (the one the program's docker
+    provider talks to); unset means the local engine."""
+
+    host: Required[str]
+    """`unix:///...`, `ssh://[user@]host[:port]` or `tcp://host:port`."""
+    ssh_opts: Sequence[str]
+    """Options for the ssh client of an `ssh://` host."""
+    tls_ca_cert: str
+    """PEM text of a `tcp://` host's CA."""
+    tls_cert: str
+    """PEM text of the client certificate."""
+    tls_key: str
+    """PEM text of the client key (pass a secret)."""
+
+
 class MigrationInputs(TypedDict, total=False):
     """`appstack.migration.MigrationArgs`."""
 
@@ -242,6 +271,8 @@ class MigrationInputs(TypedDict, total=False):
     """The command that prints the revision reached (default `alembic current`)."""
     environment: str
     """The environment label of the migration container; default: the stack name."""
+    docker: DockerTarget
+    """The engine the migration container runs on; default: the local engine."""
 
 
 class Migration(migration.Migration):
@@ -255,6 +286,10 @@ class Migration(migration.Migration):
         for key in ("migration_command", "revision_command"):
             if key in inputs:
                 inputs[key] = tuple(inputs[key])
+        if isinstance(inputs.get("docker"), Mapping):
+            target = dict(inputs["docker"])
+            target["ssh_opts"] = tuple(target.get("ssh_opts", ()))
+            inputs["docker"] = docker_target.DockerTarget(**target)
         super().__init__(name, migration.MigrationArgs(**inputs), opts)
 
 
@@ -356,8 +391,10 @@ def _attachment(component: str, value: Any) -> Any:
         return value
     bind_address = value.get("bind_address", common.NetworkAttachment.bind_address)
     bridge = value.get("bridge_network")
+    connect = value.get("connect_address")
     if bridge is None:
-        return common.NetworkAttachment.host(bind_address)
+        attachment = common.NetworkAttachment.host(bind_address)
+        return replace(attachment, connect_address=connect) if connect else attachment
     if bridge == "":
         raise ArgsError(
             component,
@@ -366,7 +403,8 @@ def _attachment(component: str, value: Any) -> Any:
                 "host networking), got ''"
             ],
         )
-    return common.NetworkAttachment.bridge(bridge, bind_address)
+    attachment = common.NetworkAttachment.bridge(bridge, bind_address)
+    return replace(attachment, connect_address=connect) if connect else attachment
 
 
 def _bucket_spec(value: Any) -> Any:

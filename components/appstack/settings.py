@@ -19,6 +19,13 @@ from typing import Any, Literal
 from appstack.bucket import bucket_name_problems
 from appstack.contract import InvalidImageReference, parse_image_reference
 from appstack.defaults import defaults
+from appstack.docker_target import (
+    LOCAL_HOST,
+    DockerTarget,
+    host_problem,
+    hostname_problem,
+    shown_host,
+)
 from appstack.validation import (
     ENVIRONMENT,
     SQL_IDENTIFIER,
@@ -41,6 +48,7 @@ CONFIG_KEYS = (
     "backend",
     "data",
     "health",
+    "docker",
 )
 NETWORK_MODES = ("bridge", "host")
 BUILD_NETWORKS = ("default", "host", "none")
@@ -165,6 +173,15 @@ class HealthSettings:
 
 
 @dataclass(frozen=True)
+class DockerSettings:
+    """The Docker engine the stack deploys to, and the address its services are reached on."""
+
+    target: DockerTarget
+    connect_address: str
+    """Where this machine reaches the services (the pgvector check, buckets, outputs, verify)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole validated configuration of one stack."""
 
@@ -178,6 +195,7 @@ class Settings:
     data: DataSettings
     health: HealthSettings
     host_ports: Mapping[str, int] = field(default_factory=dict)
+    docker: DockerSettings = field(default_factory=lambda: DockerSettings(DockerTarget(), ""))
 
     def prefixed(self, role: str) -> str:
         """The name of a Docker object or bucket of this environment, e.g. `prod-database`."""
@@ -210,6 +228,10 @@ class _Reader:
 
     def bad(self, key: str, expected: str, got: Any) -> None:
         self.problems.append(f"{NAMESPACE}:{key}: expected {expected}, got {got!r}")
+
+    def hidden(self, key: str, expected: str) -> None:
+        """A problem with a value that must not be printed (TLS material)."""
+        self.problems.append(f"{NAMESPACE}:{key}: expected {expected} (value not shown)")
 
     def section(self, raw: Mapping[str, Any], key: str) -> dict[str, Any]:
         value = raw.get(key)
@@ -282,9 +304,12 @@ class _Reader:
         return str(value)
 
 
-def parse_settings(stack: str, raw_values: Mapping[str, Any]) -> Settings:
+def parse_settings(
+    stack: str, raw_values: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()
+) -> Settings:
     """Merge a stack's raw config values (keys without namespace) over the defaults and validate.
 
+    `secret_keys` names the keys (without namespace) the stack holds as Pulumi secrets.
     Raises SettingsError listing every problem found.
     """
     problems: list[str] = []
@@ -414,6 +439,8 @@ def parse_settings(stack: str, raw_values: Mapping[str, Any]) -> Settings:
         ),
     )
 
+    docker_settings = _read_docker(read, raw, str(bind_address), "docker" in secret_keys)
+
     host_ports = {
         "database.port": database.port,
         "cache.port": cache_settings.port,
@@ -443,6 +470,76 @@ def parse_settings(stack: str, raw_values: Mapping[str, Any]) -> Settings:
         data=data,
         health=health,
         host_ports=host_ports,
+        docker=docker_settings,
+    )
+
+
+def _read_docker(
+    read: _Reader, raw: Mapping[str, Any], bind_address: str, is_secret: bool
+) -> DockerSettings:
+    """The `docker` section: a host appstack can reach, ssh options only for ssh, TLS material
+    (the key a Pulumi secret) exactly for tcp, and a connect address for any remote host.
+
+    TLS material is never quoted back in a message, nor a password in a host URL.
+    """
+    section = read.section(raw, "docker")
+    host = section.get("host")
+    problem = host_problem(host)
+    if problem:
+        read.bad("docker.host", problem, shown_host(host))
+        host = LOCAL_HOST
+    target_host = str(host)
+    scheme = target_host.partition("://")[0]
+    ssh_opts = section.get("sshOpts")
+    if ssh_opts in (None, []):
+        ssh_opts = []
+    elif argv_problem(ssh_opts):
+        read.bad("docker.sshOpts", "a list of non-empty ssh options without NUL", ssh_opts)
+        ssh_opts = []
+    elif scheme != "ssh":
+        read.bad("docker.sshOpts", "empty: ssh options apply to an ssh:// host only", ssh_opts)
+    tls: dict[str, str] = {}
+    for key in ("tlsCaCert", "tlsCert", "tlsKey"):
+        value = section.get(key)
+        path = f"docker.{key}"
+        if value in (None, ""):
+            tls[key] = ""
+            if scheme == "tcp":
+                read.hidden(path, f"PEM text: a tcp:// host is reached over TLS only ({key})")
+        elif not isinstance(value, str) or "-----BEGIN " not in value:
+            read.hidden(path, "PEM text (-----BEGIN ...)")
+            tls[key] = ""
+        elif scheme != "tcp":
+            read.hidden(path, "empty: TLS material applies to a tcp:// host only")
+            tls[key] = ""
+        else:
+            tls[key] = value
+    if tls["tlsKey"] and not is_secret:
+        read.hidden(
+            "docker.tlsKey",
+            "a Pulumi secret (pulumi config set --secret --path appstack:docker.tlsKey < key.pem)",
+        )
+    connect = section.get("connectAddress")
+    if connect in (None, ""):
+        if scheme != "unix":
+            read.bad(
+                "docker.connectAddress",
+                f"the address this machine reaches the services of {shown_host(host)} on "
+                "(a host name or IPv4 address; required for a remote Docker host)",
+                connect,
+            )
+        connect = bind_address
+    elif hostname_problem(connect):
+        read.bad("docker.connectAddress", str(hostname_problem(connect)), connect)
+    return DockerSettings(
+        target=DockerTarget(
+            host=target_host,
+            ssh_opts=tuple(ssh_opts),
+            tls_ca_cert=tls["tlsCaCert"],
+            tls_cert=tls["tlsCert"],
+            tls_key=tls["tlsKey"],
+        ),
+        connect_address=str(connect),
     )
 
 
@@ -531,7 +628,7 @@ def read_settings() -> Settings:
     `parse_settings` reports them beside every other problem.
     """
     import pulumi
-    from pulumi.runtime.config import CONFIG
+    from pulumi.runtime.config import CONFIG, is_config_secret
 
     config = pulumi.Config(NAMESPACE)
     prefix = f"{NAMESPACE}:"
@@ -546,4 +643,5 @@ def read_settings() -> Settings:
             problems.append(f"{NAMESPACE}:{key}: expected a structured value ({error})")
     if problems:
         raise SettingsError(problems)
-    return parse_settings(pulumi.get_stack(), raw)
+    secret = frozenset(key for key in present if is_config_secret(f"{prefix}{key}"))
+    return parse_settings(pulumi.get_stack(), raw, secret)

@@ -1,0 +1,150 @@
+"""Preflight: before any resource changes, check that a remote Docker host can be deployed to.
+
+The program runs this at preview and up, before it declares a resource. For an `ssh://` host it
+runs the `ssh` client once, as Docker's connection helper will (the user's `sshOpts`, and
+`BatchMode=yes` and `StrictHostKeyChecking=yes` first, so neither a prompt nor an unknown host
+key can slip through), with the remote `docker version` as its command. Each fault gets one
+message that names the host and says what to do: the host unreachable, the key refused, the host
+key unknown or changed, no docker CLI or engine there, an engine older than API 1.41. Messages
+never quote a credential: they name the host (any password in it masked) and the problem.
+
+Under the mock monitor (`make check`, the tests) nothing is contacted.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Callable, Sequence
+
+import pulumi
+
+from appstack.docker_target import MINIMUM_API_VERSION, DockerTarget, parse_ssh_host, shown_host
+
+CONNECT_TIMEOUT_SECONDS = 10
+CHECK_TIMEOUT_SECONDS = 60
+ENFORCED_SSH_OPTIONS = (
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    f"ConnectTimeout={CONNECT_TIMEOUT_SECONDS}",
+)
+"""Given before the user's options: ssh keeps the first value of each option."""
+_VERSION_COMMAND = "docker version --format '{{.Server.APIVersion}}'"
+_API_VERSION = re.compile(r"([0-9]+)\.([0-9]+)")
+
+Runner = Callable[[Sequence[str]], "subprocess.CompletedProcess[str]"]
+
+
+class PreflightError(pulumi.RunError):
+    """The Docker host cannot be deployed to; the message says why and what to do."""
+
+    def __init__(self, host: str, problem: str) -> None:
+        super().__init__(
+            f"cannot deploy to the Docker host {shown_host(host)}: {problem} Nothing was changed."
+        )
+
+
+def _run(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            list(argv),
+            capture_output=True,
+            text=True,
+            timeout=CHECK_TIMEOUT_SECONDS,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except FileNotFoundError:
+        return subprocess.CompletedProcess(list(argv), 127, "", "ssh: command not found")
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(list(argv), 255, "", "preflight: timed out")
+
+
+def ssh_fault(stderr: str) -> str:
+    """What an `ssh` failure (exit status 255) means and what to do about it."""
+    if "command not found" in stderr and stderr.startswith("ssh"):
+        return "the ssh client is not installed on this machine (install openssh-client)."
+    if "REMOTE HOST IDENTIFICATION HAS CHANGED" in stderr or "Host key verification failed" in (
+        stderr
+    ):
+        return (
+            "its SSH host key does not match the known_hosts entry, or it has none there. "
+            "Check the host's key fingerprint out of band, then add it to the known_hosts file "
+            "that docker.sshOpts names (UserKnownHostsFile) or ~/.ssh/known_hosts."
+        )
+    if "Permission denied" in stderr or "Too many authentication failures" in stderr:
+        return (
+            "the host refused the SSH key. Give the key with docker.sshOpts (-i <key file>) and "
+            "make sure its public key is in the remote user's authorized_keys."
+        )
+    if "timed out" in stderr:
+        return (
+            "it did not answer within the timeout. Check the address and port in docker.host and "
+            "that this machine can reach it."
+        )
+    for reason in (
+        "Connection refused",
+        "No route to host",
+        "Network is unreachable",
+        "Could not resolve hostname",
+        "Name or service not known",
+        "Connection reset",
+        "Connection closed",
+    ):
+        if reason in stderr:
+            return (
+                f"the host is unreachable over SSH ({reason}). Check the address and port in "
+                "docker.host, that sshd runs there and that this machine can reach it."
+            )
+    last = stderr.strip().splitlines()[-1:] or ["no message"]
+    return f"ssh failed ({last[0][:200]}). Check docker.host and docker.sshOpts."
+
+
+def check_ssh_host(target: DockerTarget, run: Runner = _run) -> str:
+    """Check an `ssh://` Docker host; its engine's API version, or PreflightError."""
+    ssh = parse_ssh_host(target.host)
+    argv = ssh.ssh_argv([*ENFORCED_SSH_OPTIONS, *target.ssh_opts], _VERSION_COMMAND)
+    done = run(argv)
+    if done.returncode == 255:
+        raise PreflightError(target.host, ssh_fault(done.stderr))
+    if done.returncode == 127:
+        raise PreflightError(
+            target.host,
+            "the remote user has no `docker` command: Docker reaches the engine over SSH "
+            "through the remote docker CLI (docker system dial-stdio). Install the docker CLI "
+            "there or connect as a user who has it.",
+        )
+    version = done.stdout.strip()
+    if done.returncode != 0 or not _API_VERSION.fullmatch(version):
+        detail = (done.stderr.strip().splitlines()[-1:] or ["no message"])[0][:200]
+        raise PreflightError(
+            target.host,
+            f"the remote `docker version` found no engine ({detail}). Start the Docker engine "
+            "there and make sure the SSH user may use it (root or the docker group).",
+        )
+    major, minor = (int(part) for part in version.split("."))
+    if (major, minor) < MINIMUM_API_VERSION:
+        wanted = ".".join(str(part) for part in MINIMUM_API_VERSION)
+        raise PreflightError(
+            target.host,
+            f"its Docker engine speaks API {version}, older than the {wanted} appstack needs "
+            "(Docker 20.10 or newer). Upgrade the engine there.",
+        )
+    return version
+
+
+def under_mocks() -> bool:
+    """True when the program runs under the SDK's mock monitor, not the engine."""
+    from pulumi.runtime import mocks, settings
+
+    return isinstance(settings.get_monitor(), mocks.MockMonitor)
+
+
+def preflight(target: DockerTarget, run: Runner = _run) -> None:
+    """Check the stack's Docker host before anything is declared (nothing to do locally)."""
+    if target.scheme != "ssh" or under_mocks():
+        return
+    check_ssh_host(target, run)
