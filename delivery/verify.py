@@ -19,10 +19,10 @@ DSN, the cache URL, the object-store keys and the passwords inside the URLs are 
 ``***`` before a result is returned, and :func:`delivery.redact.redact` runs after that.
 
 The outputs are data to check, not instructions: HTTP requests go only to ``http``/``https``
-URLs whose host is the stack's declared ``network.bindAddress`` (so a ``file://`` or foreign URL
-in the outputs is refused, not fetched), redirects are answers rather than followed, no proxy is
-used, and no response body is ever printed (only statuses, header verdicts and the names of the
-backend's failing health checks).
+URLs whose host is the stack's declared ``docker.connectAddress`` (a remote Docker host) or
+else ``network.bindAddress`` (so a ``file://`` or foreign URL in the outputs is refused, not
+fetched), redirects are answers rather than followed, no proxy is used, and no response body is
+ever printed (only statuses, header verdicts and the names of the backend's failing health checks).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from appstack.bucket import has_server_action, normalize_rule, read_live
 from appstack.contract import EXIT_BAD_INPUT, EXIT_OK
 from appstack.contract import EXIT_VIOLATION as EXIT_FAILED
 from appstack.defaults import defaults
+from appstack.docker_target import hostname_problem
 from appstack.graph import in_namespace, read_stack_file
 from appstack.settings import NAMESPACE
 from appstack.validation import ENVIRONMENT, bind_address_problem
@@ -489,7 +490,8 @@ def _require_declared(url: str, host: str, what: str) -> None:
     if not host or hostname != host or parts.username or parts.password:
         raise CheckFailed(
             f"{what} points at {hostname or 'no host'!r}, not the stack's declared address "
-            f"{host or '?'!r} (network.bindAddress); nothing was requested"
+            f"{host or '?'!r} (docker.connectAddress or network.bindAddress); nothing was "
+            "requested"
         )
 
 
@@ -638,7 +640,8 @@ def verify_stack(
 
 
 def declared_address(environment: str, project: Path) -> str:
-    """The stack's ``appstack:network.bindAddress``, or "" when it has none usable.
+    """The stack's ``appstack:docker.connectAddress`` if it sets one, else its
+    ``appstack:network.bindAddress``; "" when it has none usable.
 
     Read from the stack file ``Pulumi.<environment>.yaml`` in the project directory ``project``
     over the package's default, as the program reads it: the outputs are data and never say
@@ -651,7 +654,13 @@ def declared_address(environment: str, project: Path) -> str:
         config = read_stack_file(stack_file) if stack_file.is_file() else {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
         return ""
-    network = in_namespace(config, NAMESPACE).get("network")
+    values = in_namespace(config, NAMESPACE)
+    docker = values.get("docker")
+    connect = docker.get("connectAddress") if isinstance(docker, Mapping) else None
+    if connect not in (None, ""):
+        # A remote Docker host's services are reached where the stack says, not where they bind.
+        return "" if hostname_problem(connect) else str(connect).lower()
+    network = values.get("network")
     address = network.get("bindAddress") if isinstance(network, Mapping) else None
     if address is None:
         address = defaults()["network"]["bindAddress"]

@@ -20,6 +20,7 @@ from delivery.preview import is_stack_name
 from delivery.promote import promote
 from delivery.verify import (
     CheckFailed,
+    _require_declared,
     check_cors,
     check_health,
     declared_address,
@@ -215,6 +216,22 @@ def test_the_declared_address_comes_from_the_stack_file_not_the_outputs(tmp_path
     )
     assert declared_address("bad", tmp_path) == ""
     assert declared_address("../etc", tmp_path) == ""
+
+
+def test_a_remote_stack_is_verified_on_its_connect_address(tmp_path: Path) -> None:
+    """Services on a remote Docker host bind there; this machine reaches them where it says."""
+    (tmp_path / "Pulumi.remote.yaml").write_text(
+        "config:\n  appstack:network:\n    bindAddress: 10.1.2.3\n"
+        "  appstack:docker:\n    host: ssh://deploy@Mini.lan\n    connectAddress: Mini.lan\n"
+    )
+    assert declared_address("remote", tmp_path) == "mini.lan"
+    (tmp_path / "Pulumi.badremote.yaml").write_text(
+        "config:\n  appstack:docker:\n    connectAddress: 0.0.0.0\n"
+    )
+    assert declared_address("badremote", tmp_path) == ""
+    with pytest.raises(CheckFailed, match=r"docker\.connectAddress or network\.bindAddress"):
+        _require_declared("http://10.1.2.3:8000/health", "mini.lan", "the backend url")
+    _require_declared("http://mini.lan:8000/health", "mini.lan", "the backend url")
 
 
 @pytest.mark.parametrize("name", ["../prod", "prod/x", "prod\n", "", "a b"])
