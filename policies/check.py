@@ -22,7 +22,7 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +52,12 @@ def known_stacks(directory: Path) -> list[str]:
     )
 
 
-def to_policy_resource(recorded: RecordedResource) -> model.Resource:
-    """The neutral view the policies judge, from one recorded registration."""
+def to_policy_resource(
+    recorded: RecordedResource, providers: Mapping[str, RecordedResource] | None = None
+) -> model.Resource:
+    """The neutral view the policies judge, from one recorded registration; `providers` maps a
+    provider URN to its registration (its inputs are the resource's `provider_props`)."""
+    provider = (providers or {}).get(recorded.provider.rsplit("::", 1)[0])
     return model.Resource(
         type=recorded.type,
         name=recorded.name,
@@ -63,6 +67,7 @@ def to_policy_resource(recorded: RecordedResource) -> model.Resource:
         retain_on_delete=recorded.retain_on_delete,
         secret_props=recorded.secret_inputs,
         parent_type=recorded.parent_type or None,
+        provider_props=provider.inputs if provider is not None else {},
     )
 
 
@@ -253,8 +258,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except pulumi.RunError as error:  # invalid settings or Args: their message lists every one
         print(str(error), file=sys.stderr)
         return EXIT_BAD_INPUT
+    providers = {r.urn: r for r in run.resources if r.type.startswith("pulumi:providers:")}
     violations = evaluate(
-        [to_policy_resource(resource) for resource in run.resources],
+        [to_policy_resource(resource, providers) for resource in run.resources],
         args.stack,
         run.outputs,
         run.secret_outputs,

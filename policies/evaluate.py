@@ -18,6 +18,7 @@ from policies import (
     pgvector_only,
     pinned_images,
     private_storage,
+    remote_bind_address,
 )
 from policies.model import PolicyConfig, PolicyContext, PolicySpec, Resource, Violation
 
@@ -31,6 +32,8 @@ POLICIES: tuple[tuple[PolicySpec, ResourceCheck], ...] = (
     (health_checks.SPEC, health_checks.check),
     (no_plaintext_secrets.SPEC, no_plaintext_secrets.check),
     (environment_prefix.SPEC, environment_prefix.check),
+    (remote_bind_address.SPEC, remote_bind_address.check),
+    (remote_bind_address.ADVISORY_SPEC, remote_bind_address.check_advisory),
 )
 """Every policy with its per-resource check, in reporting order."""
 

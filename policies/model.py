@@ -50,6 +50,9 @@ class Resource:
     retain_on_delete: bool | None = None
     secret_props: frozenset[str] = frozenset()
     parent_type: str | None = None
+    provider_props: Mapping[str, Any] = field(default_factory=dict)
+    """The inputs of the resource's explicit provider (a docker provider's ``host``); empty
+    for a default provider."""
 
     def is_secret(self, path: str) -> bool:
         """True when the value at ``path`` (``"envs[1]"``, ``"password"``) is marked secret."""
@@ -82,7 +85,12 @@ def path_is_secret(path: str, secret_paths: Iterable[str]) -> bool:
     return path in secrets or any(prefix in secrets for prefix in prefixes)
 
 
-POLICY_CONFIG_KEYS = ("allowedRepositories", "extraAllowedRepositories", "productionEnvironments")
+POLICY_CONFIG_KEYS = (
+    "allowedRepositories",
+    "extraAllowedRepositories",
+    "productionEnvironments",
+    "allowAllInterfaces",
+)
 """The keys `PolicyConfig.from_mapping` reads (the pack's config and `--policy-config`)."""
 
 
@@ -109,6 +117,8 @@ class PolicyConfig:
     allowed_database_repositories: tuple[str, ...] = ("pgvector/pgvector",)
     extra_allowed_database_repositories: tuple[str, ...] = ()
     production_environments: tuple[str, ...] = ("prod",)
+    allow_all_interfaces: bool = False
+    """Let services on a remote Docker host listen on every interface (remote-bind-address)."""
 
     def __post_init__(self) -> None:
         for entry in self.all_allowed_database_repositories:
@@ -142,9 +152,14 @@ class PolicyConfig:
         """
         default = cls()
         mapping = mapping or {}
+        allow_all = mapping.get("allowAllInterfaces", default.allow_all_interfaces)
+        if not isinstance(allow_all, bool):
+            raise ValueError(
+                f"policy config 'allowAllInterfaces' must be true or false, got {allow_all!r}"
+            )
         keys = dict(
             zip(
-                POLICY_CONFIG_KEYS,
+                POLICY_CONFIG_KEYS[:3],
                 (
                     default.allowed_database_repositories,
                     default.extra_allowed_database_repositories,
@@ -161,6 +176,7 @@ class PolicyConfig:
             allowed_database_repositories=values["allowedRepositories"],
             extra_allowed_database_repositories=values["extraAllowedRepositories"],
             production_environments=values["productionEnvironments"],
+            allow_all_interfaces=allow_all,
         )
 
 

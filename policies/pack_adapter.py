@@ -88,6 +88,18 @@ _SEVERITY = {
 
 _DEFAULTS = PolicyConfig()
 _STRING_LIST = {"type": "array", "items": {"type": "string", "minLength": 1}}
+_REMOTE_BIND_SCHEMA: dict[str, dict[str, Any]] = {
+    "allowAllInterfaces": {
+        "type": "boolean",
+        "default": False,
+        "description": "Let services on a remote Docker host listen on every interface.",
+    },
+    "productionEnvironments": {
+        **_STRING_LIST,
+        "default": list(_DEFAULTS.production_environments),
+        "description": "Environments where remote-bind-address (not the advisory) applies.",
+    },
+}
 CONFIG_SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
     "pgvector-only": {
         "allowedRepositories": {
@@ -108,6 +120,8 @@ CONFIG_SCHEMAS: dict[str, dict[str, dict[str, Any]]] = {
             "description": "Environments where every image must be pinned by digest.",
         }
     },
+    "remote-bind-address": _REMOTE_BIND_SCHEMA,
+    "remote-bind-address-advisory": _REMOTE_BIND_SCHEMA,
     "data-kept-in-prod": {
         "productionEnvironments": {
             **_STRING_LIST,
@@ -213,6 +227,7 @@ def to_resource(
     props: Any,
     protect: bool,
     parent_type: str | None = None,
+    provider: pulumi_policy.PolicyProviderResource | None = None,
 ) -> Resource:
     """Build the neutral :class:`Resource` from what either validation call provides."""
     secret_paths: set[str] = set()
@@ -229,12 +244,28 @@ def to_resource(
         retain_on_delete=None,
         secret_props=frozenset(secret_paths),
         parent_type=parent_type,
+        provider_props=_provider_props(provider),
     )
+
+
+def _provider_props(provider: pulumi_policy.PolicyProviderResource | None) -> dict[str, Any]:
+    """The inputs of a resource's provider (``Analyze`` and ``AnalyzeStack`` both send them)."""
+    if provider is None:
+        return {}
+    props = neutral_value(provider.props, "", set())
+    return props if isinstance(props, dict) else {}
 
 
 def from_resource_args(args: pulumi_policy.ResourceValidationArgs) -> Resource:
     """The neutral view of a resource under ``Analyze`` (its inputs)."""
-    return to_resource(args.resource_type, args.name, args.urn, args.props, args.opts.protect)
+    return to_resource(
+        args.resource_type,
+        args.name,
+        args.urn,
+        args.props,
+        args.opts.protect,
+        provider=args.provider,
+    )
 
 
 def from_policy_resource(resource: pulumi_policy.PolicyResource) -> Resource:
@@ -247,6 +278,7 @@ def from_policy_resource(resource: pulumi_policy.PolicyResource) -> Resource:
         resource.props,
         resource.opts.protect,
         parent,
+        resource.provider,
     )
 
 

@@ -19,7 +19,7 @@ def test_compliant_stacks_are_clean(stack: str) -> None:
     assert evaluate(baseline(stack), stack, values, secrets) == []
 
 
-def test_all_seven_policies_run_in_order() -> None:
+def test_all_nine_policies_run_in_order() -> None:
     assert [spec.name for spec, _check in POLICIES] == [
         "pgvector-only",
         "pinned-images",
@@ -28,8 +28,10 @@ def test_all_seven_policies_run_in_order() -> None:
         "health-checks",
         "no-plaintext-secrets",
         "environment-prefix",
+        "remote-bind-address",
+        "remote-bind-address-advisory",
     ]
-    assert [spec.mandatory for spec, _check in POLICIES] == [True] * 6 + [False]
+    assert [spec.mandatory for spec, _check in POLICIES] == [True] * 6 + [False, True, False]
 
 
 def test_hostile_prod_stack_reports_each_problem() -> None:

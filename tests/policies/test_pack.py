@@ -34,6 +34,8 @@ EXPECTED = {
     "health-checks": "mandatory",
     "no-plaintext-secrets": "mandatory",
     "environment-prefix": "advisory",
+    "remote-bind-address": "mandatory",
+    "remote-bind-address-advisory": "advisory",
 }
 MANDATORY = analyzer_pb2.EnforcementLevel.MANDATORY
 ADVISORY = analyzer_pb2.EnforcementLevel.ADVISORY
@@ -262,3 +264,34 @@ def test_without_the_secret_hook_the_sdk_hides_secrets(pack: RecordedPack) -> No
 
     plain = deserialize_properties({"dsn": secret("postgresql://u:pw@h/db")})
     assert plain == {"dsn": "postgresql://u:pw@h/db"}
+
+
+def test_the_provider_s_host_reaches_remote_bind_address(pack: RecordedPack) -> None:
+    """The engine sends each resource's provider with its inputs; a remote host is judged."""
+    stack = "prod"
+    name = "appstack-database-container"
+    props = database_container(stack, "pgvector/pgvector:pg17@sha256:" + "cf" * 32, [])
+    props["ports"] = [{"internal": 5432.0, "external": 5432.0, "ip": "0.0.0.0"}]
+
+    def diagnostics(host: str, config: dict[str, dict[str, Any]] | None = None) -> list[str]:
+        provider_urn = f"urn:pulumi:{stack}::appstack::pulumi:providers:docker::appstack-docker"
+        request = analyzer_pb2.AnalyzeRequest(
+            type="docker:index/container:Container",
+            name=name,
+            urn=urn(stack, "database", "docker:index/container:Container", name),
+            properties=struct(props),
+            options=analyzer_pb2.AnalyzerResourceOptions(protect=False),
+            provider=analyzer_pb2.AnalyzerProviderResource(
+                type="pulumi:providers:docker",
+                properties=struct({"host": host, "sshOpts": '["-i", "/k"]'}),
+                urn=provider_urn,
+                name="appstack-docker",
+            ),
+        )
+        found = servicer(pack, config).Analyze(request, None).diagnostics
+        return [d.policyName for d in found if d.policyName.startswith("remote-bind")]
+
+    assert diagnostics("ssh://deploy@mini.lan") == ["remote-bind-address"]
+    assert diagnostics("unix:///var/run/docker.sock") == []
+    allowed = {"remote-bind-address": {"allowAllInterfaces": True}}
+    assert diagnostics("ssh://deploy@mini.lan", allowed) == []

@@ -65,6 +65,8 @@ def test_pack_serves_its_policies_from_its_own_folder(pack_port: int) -> None:
             "health-checks",
             "no-plaintext-secrets",
             "environment-prefix",
+            "remote-bind-address",
+            "remote-bind-address-advisory",
         ]
         request = analyzer_pb2.AnalyzeRequest(
             type="docker:index/remoteImage:RemoteImage",
