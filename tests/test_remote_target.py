@@ -257,9 +257,33 @@ def test_each_preflight_fault_is_one_message_naming_the_host_and_what_to_do(
     assert expected in message and message.endswith("Nothing was changed.")
 
 
-def test_preflight_contacts_nothing_for_a_local_engine_or_under_mocks() -> None:
+@pytest.fixture
+def under_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As the program runs under the engine (the mock tests leave the mock monitor installed)."""
+    monkeypatch.setattr("appstack.preflight.under_mocks", lambda: False)
+
+
+@pytest.mark.usefixtures("under_the_engine")
+def test_preflight_contacts_nothing_for_a_local_engine() -> None:
     run = fake(255, "", "Connection refused")
-    preflight(DockerTarget(), run)
+    preflight(DockerTarget(), run, environ={"DOCKER_HOST": "tcp://elsewhere:2375"})
     assert run.calls == []
+    with pytest.raises(PreflightError, match="unreachable"):
+        preflight(TARGET, run, environ={})
+    assert len(run.calls) == 1
+
+
+def test_preflight_contacts_nothing_under_mocks() -> None:
     # The mock graph (make check, these tests) never reaches a host: the remote stacks above ran.
     run_stack("ci", ci(REMOTE))
+
+
+@pytest.mark.usefixtures("under_the_engine")
+@pytest.mark.parametrize("target", [DockerTarget(), TARGET])
+def test_a_docker_context_in_the_environment_is_refused(target: DockerTarget) -> None:
+    """The provider would follow DOCKER_CONTEXT instead of the stack's host."""
+    run = fake(0, "1.41\n")
+    with pytest.raises(PreflightError, match="DOCKER_CONTEXT=mini is set here"):
+        preflight(target, run, environ={"DOCKER_CONTEXT": "mini"})
+    assert run.calls == []
+    preflight(DockerTarget(), run, environ={"DOCKER_CONTEXT": "default"})

@@ -8,14 +8,17 @@ message that names the host and says what to do: the host unreachable, the key r
 key unknown or changed, no docker CLI or engine there, an engine older than API 1.41. Messages
 never quote a credential: they name the host (any password in it masked) and the problem.
 
-Under the mock monitor (`make check`, the tests) nothing is contacted.
+Whatever the target, a `DOCKER_CONTEXT` in the environment is refused: the docker provider would
+follow it instead of the stack's host. Under the mock monitor (`make check`, the tests) nothing
+is checked or contacted.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import pulumi
 
@@ -143,8 +146,24 @@ def under_mocks() -> bool:
     return isinstance(settings.get_monitor(), mocks.MockMonitor)
 
 
-def preflight(target: DockerTarget, run: Runner = _run) -> None:
-    """Check the stack's Docker host before anything is declared (nothing to do locally)."""
-    if target.scheme != "ssh" or under_mocks():
+def check_environment(target: DockerTarget, environ: Mapping[str, str]) -> None:
+    """Refuse a `DOCKER_CONTEXT` in the deploying environment: the docker provider would use that
+    context instead of `docker.host`, and the plan would depend on who deploys."""
+    context = environ.get("DOCKER_CONTEXT", "")
+    if context not in ("", "default"):
+        raise PreflightError(
+            target.host,
+            f"DOCKER_CONTEXT={context} is set here, and the docker provider would use that "
+            "context instead of docker.host. Unset DOCKER_CONTEXT (the stack names its engine).",
+        )
+
+
+def preflight(
+    target: DockerTarget, run: Runner = _run, environ: Mapping[str, str] | None = None
+) -> None:
+    """Check the stack's Docker host before anything is declared (little to do locally)."""
+    if under_mocks():
         return
-    check_ssh_host(target, run)
+    check_environment(target, os.environ if environ is None else environ)
+    if target.scheme == "ssh":
+        check_ssh_host(target, run)
