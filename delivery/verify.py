@@ -53,7 +53,8 @@ from appstack.contract import EXIT_VIOLATION as EXIT_FAILED
 from appstack.defaults import defaults
 from appstack.docker_target import hostname_problem
 from appstack.graph import in_namespace, read_stack_file
-from appstack.settings import NAMESPACE
+from appstack.settings import NAMESPACE, SettingsError, parse_settings
+from appstack.tunnel import Tunnel, TunnelError, forwards
 from appstack.validation import ENVIRONMENT, bind_address_problem
 from delivery.outputs import OutputsUnavailable, read_outputs_file, read_stack_outputs
 from delivery.redact import MASK, redact
@@ -647,16 +648,13 @@ def declared_address(environment: str, project: Path) -> str:
     over the package's default, as the program reads it: the outputs are data and never say
     where requests may go. A stack without a stack file has the default.
     """
-    if not ENVIRONMENT.fullmatch(environment):
+    values = _stack_values(environment, project)
+    if values is None:
         return ""
-    stack_file = project / f"Pulumi.{environment}.yaml"
-    try:
-        config = read_stack_file(stack_file) if stack_file.is_file() else {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
-        return ""
-    values = in_namespace(config, NAMESPACE)
     docker = values.get("docker")
     connect = docker.get("connectAddress") if isinstance(docker, Mapping) else None
+    if connect in (None, "") and _tunnel_declared(values):
+        connect = "127.0.0.1"  # the tunnel's default
     if connect not in (None, ""):
         # A remote Docker host's services are reached where the stack says, not where they bind.
         return "" if hostname_problem(connect) else str(connect).lower()
@@ -665,6 +663,42 @@ def declared_address(environment: str, project: Path) -> str:
     if address is None:
         address = defaults()["network"]["bindAddress"]
     return "" if bind_address_problem(address) else str(address)
+
+
+def _stack_values(environment: str, project: Path) -> dict[str, Any] | None:
+    """The `appstack:` values of ``Pulumi.<environment>.yaml`` in ``project`` ({} without one);
+    None for a name that is not a stack's or a file that cannot be read."""
+    if not ENVIRONMENT.fullmatch(environment):
+        return None
+    stack_file = project / f"Pulumi.{environment}.yaml"
+    try:
+        config = read_stack_file(stack_file) if stack_file.is_file() else {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
+        return None
+    return in_namespace(config, NAMESPACE)
+
+
+def _tunnel_declared(values: Mapping[str, Any]) -> bool:
+    docker = values.get("docker")
+    return isinstance(docker, Mapping) and docker.get("tunnel") in (True, "true")
+
+
+def declared_tunnel(environment: str, project: Path) -> Tunnel | None:
+    """The stack's SSH tunnel, opened, when its stack file sets ``docker.tunnel`` (as the program
+    opens it for a deployment); None otherwise. Raises OutputsUnavailable when the stack file's
+    settings are invalid, TunnelError when the tunnel does not open."""
+    values = _stack_values(environment, project)
+    if values is None or not _tunnel_declared(values):
+        return None
+    try:
+        settings = parse_settings(environment, values)
+    except SettingsError as error:
+        raise OutputsUnavailable(str(error)) from None
+    docker = settings.docker
+    ports = settings.host_ports.values()
+    return Tunnel(
+        docker.target, forwards(docker.connect_address, settings.network.bind_address, ports)
+    )
 
 
 def report(results: Sequence[CheckResult], stack: str, secrets: Sequence[str]) -> str:
@@ -761,6 +795,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     secrets = secret_values(outputs)
     host = declared_address(environment, args.cwd)
-    results = verify_stack(outputs, timeout=args.timeout, host=host)
+    try:
+        tunnel = declared_tunnel(environment, args.cwd)
+    except (OutputsUnavailable, TunnelError) as error:
+        print(f"verify: {scrub(str(error), [])}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        results = verify_stack(outputs, timeout=args.timeout, host=host)
+    finally:
+        if tunnel is not None:
+            tunnel.close()
     print(report(results, environment, secrets))
     return EXIT_OK if all(result.ok for result in results) else EXIT_FAILED

@@ -18,6 +18,8 @@ from appstack.contract import BUCKET, COMMAND, CONTAINER, PGVECTOR_EXTENSION
 from appstack.docker_target import DockerTarget, parse_ssh_host, runner_environment
 from appstack.preflight import PreflightError, check_ssh_host, preflight
 from appstack.settings import SettingsError, parse_settings
+from appstack.tunnel import Tunnel, TunnelError, forwards, loopback_problem, tunnel_argv
+from tests.realservers.process import free_port
 from tests.stacks import run_stack, stack_config
 
 SSH_HOST = "ssh://deploy@mini.lan:2222"
@@ -85,7 +87,10 @@ def test_an_ssh_host_with_options_and_a_connect_address_is_accepted() -> None:
         ({**REMOTE, "sshOpts": "-i key"}, "docker.sshOpts: expected a list"),
         ({**REMOTE, "sshOpts": ["-i", ""]}, "docker.sshOpts: expected a list"),
         ({"sshOpts": ["-i", "key"]}, "ssh options apply to an ssh:// host only"),
-        ({**REMOTE, "tunnel": True}, "docker.tunnel: expected one of the keys"),
+        ({**REMOTE, "tunel": True}, "docker.tunel: expected one of the keys"),
+        ({**REMOTE, "tunnel": "yes"}, "docker.tunnel: expected true or false"),
+        ({"tunnel": True}, "docker.tunnel: expected false: a tunnel needs an ssh:// host"),
+        ({**REMOTE, "tunnel": True}, "docker.connectAddress: expected a loopback address"),
         ("ssh://mini.lan", "docker: expected an object"),
     ],
 )
@@ -287,3 +292,40 @@ def test_a_docker_context_in_the_environment_is_refused(target: DockerTarget) ->
         preflight(target, run, environ={"DOCKER_CONTEXT": "mini"})
     assert run.calls == []
     preflight(DockerTarget(), run, environ={"DOCKER_CONTEXT": "default"})
+
+
+# --- tunnel mode ---------------------------------------------------------------------------------
+
+
+def test_tunnel_mode_reaches_every_service_port_through_loopback_forwards() -> None:
+    settings = parse_settings("ci", ci({"host": SSH_HOST, "sshOpts": ["-i", "/k"], "tunnel": True}))
+    docker = settings.docker
+    assert docker.tunnel and docker.connect_address == "127.0.0.1"
+    wanted = forwards(docker.connect_address, "127.0.0.1", settings.host_ports.values())
+    argv = tunnel_argv(docker.target, wanted)
+    assert argv[:11] == [
+        "ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+        "-o", "ExitOnForwardFailure=yes", "-o", "ServerAliveInterval=15", "-o", "ConnectTimeout=10",
+    ]  # fmt: skip
+    assert argv[11:14] == ["-i", "/k", "-N"]
+    specs = [argv[i + 1] for i, item in enumerate(argv) if item == "-L"]
+    assert specs == [f"127.0.0.1:{p}:127.0.0.1:{p}" for p in (25432, 26379, 28000, 29000, 29001)]
+    assert argv[-6:] == ["-l", "deploy", "-p", "2222", "--", "mini.lan"]
+    run = run_stack("ci", ci({"host": SSH_HOST, "tunnel": True, "connectAddress": "127.0.0.2"}))
+    assert run.outputs["database"]["host"] == "127.0.0.2"  # the forward, not the remote host
+    (check,) = run.by_type(PGVECTOR_EXTENSION)
+    assert check.inputs["host"] == "127.0.0.2"
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "127.1.2.3"])
+def test_the_tunnel_listens_on_loopback_only(address: str) -> None:
+    assert loopback_problem(address) is None
+    for bad in ("10.0.0.1", "0.0.0.0", "127.0.0", "127.0.0.01", "localhost", 7):
+        assert loopback_problem(bad), bad
+
+
+def test_a_tunnel_that_cannot_open_says_why(tmp_path: Path) -> None:
+    """ssh exits at once (an unknown option here): the error names the host, never a key."""
+    target = DockerTarget(host="ssh://deploy@127.0.0.1:1", ssh_opts=("-o", "NoSuchOption=1"))
+    with pytest.raises(TunnelError, match=r"cannot open the SSH tunnel to ssh://deploy@127\.0"):
+        Tunnel(target, forwards("127.0.0.1", "127.0.0.1", [free_port()]))

@@ -18,11 +18,12 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import pulumi
 
 from appstack.docker_target import MINIMUM_API_VERSION, DockerTarget, parse_ssh_host, shown_host
+from appstack.tunnel import Tunnel, forwards
 
 CONNECT_TIMEOUT_SECONDS = 10
 CHECK_TIMEOUT_SECONDS = 60
@@ -144,6 +145,16 @@ def under_mocks() -> bool:
     from pulumi.runtime import mocks, settings
 
     return isinstance(settings.get_monitor(), mocks.MockMonitor)
+
+
+def open_tunnel(
+    target: DockerTarget, connect_address: str, bind_address: str, ports: Iterable[int]
+) -> Tunnel | None:
+    """The SSH tunnel of a stack in tunnel mode, open until `close()` or the program's exit
+    (None under mocks). Call it after `preflight`, which has checked the host and its key."""
+    if under_mocks():
+        return None
+    return Tunnel(target, forwards(connect_address, bind_address, ports))
 
 
 def check_environment(target: DockerTarget, environ: Mapping[str, str]) -> None:

@@ -26,6 +26,7 @@ from appstack.docker_target import (
     hostname_problem,
     shown_host,
 )
+from appstack.tunnel import loopback_problem
 from appstack.validation import (
     ENVIRONMENT,
     SQL_IDENTIFIER,
@@ -179,6 +180,8 @@ class DockerSettings:
     target: DockerTarget
     connect_address: str
     """Where this machine reaches the services (the pgvector check, buckets, outputs, verify)."""
+    tunnel: bool = False
+    """Reach them through SSH port forwards on `connect_address` (see `appstack.tunnel`)."""
 
 
 @dataclass(frozen=True)
@@ -519,8 +522,16 @@ def _read_docker(
             "docker.tlsKey",
             "a Pulumi secret (pulumi config set --secret --path appstack:docker.tlsKey < key.pem)",
         )
+    tunnel = read.boolean({"tunnel": section.get("tunnel", False)}, "tunnel", "docker.tunnel")
     connect = section.get("connectAddress")
-    if connect in (None, ""):
+    if tunnel:
+        if scheme != "ssh":
+            read.bad("docker.tunnel", "false: a tunnel needs an ssh:// host", tunnel)
+        connect = connect or "127.0.0.1"
+        reason = loopback_problem(connect)
+        if reason:
+            read.bad("docker.connectAddress", f"{reason} with docker.tunnel", connect)
+    elif connect in (None, ""):
         if scheme != "unix":
             read.bad(
                 "docker.connectAddress",
@@ -540,6 +551,7 @@ def _read_docker(
             tls_key=tls["tlsKey"],
         ),
         connect_address=str(connect),
+        tunnel=tunnel,
     )
 
 

@@ -229,6 +229,10 @@ def test_a_remote_stack_is_verified_on_its_connect_address(tmp_path: Path) -> No
         "config:\n  appstack:docker:\n    connectAddress: 0.0.0.0\n"
     )
     assert declared_address("badremote", tmp_path) == ""
+    (tmp_path / "Pulumi.tunnel.yaml").write_text(
+        "config:\n  appstack:docker:\n    host: ssh://deploy@mini.lan\n    tunnel: true\n"
+    )
+    assert declared_address("tunnel", tmp_path) == "127.0.0.1"  # the tunnel's own address
     with pytest.raises(CheckFailed, match=r"docker\.connectAddress or network\.bindAddress"):
         _require_declared("http://10.1.2.3:8000/health", "mini.lan", "the backend url")
     _require_declared("http://mini.lan:8000/health", "mini.lan", "the backend url")

@@ -145,7 +145,7 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
         "UsePAM": "no",
         "StrictModes": "no",
         "AllowUsers": "root",
-        "AllowTcpForwarding": "no",
+        "AllowTcpForwarding": "local",  # the tunnel mode's -L forwards
         "X11Forwarding": "no",
         "LogLevel": "VERBOSE",
     }
@@ -277,6 +277,69 @@ def test_a_host_key_mismatch_stops_before_any_change(remote: DeployedStack, sshd
 def test_an_unreachable_host_stops_before_any_change(remote: DeployedStack, sshd: Sshd) -> None:
     settings = docker_config(sshd, host=f"ssh://root@127.0.0.1:{free_port()}")
     _fails_before_anything_changes(remote, sshd, settings, "the host is unreachable over SSH")
+
+
+# --- tunnel mode: services on the remote loopback, reached through SSH forwards -----------------
+
+TUNNEL_STACK = "remotetun"
+TUNNEL_ADDRESS = "127.0.0.2"
+"""Where the forwards listen: the "remote" host is this machine, its services on 127.0.0.1."""
+TUNNEL_CONFIG: dict[str, Any] = {
+    "appstack:network": {"mode": "host", "bindAddress": "127.0.0.1"},
+    "appstack:database": {"image": "pgvector/pgvector:pg18-appstack", "port": 44532},
+    "appstack:cache": {"image": "appstack/redis:7-bookworm", "port": 44479},
+    "appstack:objectStore": {
+        "image": "appstack/minio:DEVELOPMENT.2026-02-12T20-18-48Z",
+        "port": 44910,
+        "consolePort": 44911,
+    },
+    "appstack:backend": {"image": "appstack/backend:ci", "port": 44810},
+}
+
+
+def _forward_listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((TUNNEL_ADDRESS, port)) == 0
+
+
+def test_tunnel_mode_deploys_verifies_and_closes_its_forwards(
+    sshd: Sshd, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The pgvector check and the buckets reach the services only through the program's
+    tunnel (they listen on 127.0.0.1, the tunnel on 127.0.0.2); it is closed after `up`."""
+    docker_settings = {
+        "host": sshd.host,
+        "sshOpts": sshd.ssh_opts(),
+        "tunnel": True,
+        "connectAddress": TUNNEL_ADDRESS,
+    }
+    config = {**TUNNEL_CONFIG, "appstack:docker": docker_settings}
+    stack = new_stack(tmp_path_factory.mktemp("e2e-tunnel"), TUNNEL_STACK, config)
+    stack.project.env["DOCKER_HOST"] = NO_ENGINE
+    ports = (44532, 44479, 44910, 44911, 44810)
+    try:
+        assert not any(_forward_listening(port) for port in ports)
+        stack.up()
+        stack.wait_healthy([f"{TUNNEL_STACK}-{role}" for role in ROLES])
+        outputs = stack.outputs()
+        assert outputs["database"]["host"] == TUNNEL_ADDRESS
+        assert outputs["database"]["pgvectorVersion"]
+        assert sorted(outputs["objectStore"]["buckets"]) == ["assets", "backups", "temp"]
+        assert not any(_forward_listening(port) for port in ports), "the tunnel outlived `up`"
+        done = subprocess.run(
+            [sys.executable, "-m", "delivery", "verify", "--stack", TUNNEL_STACK, "--cwd",
+             str(stack.directory)],
+            cwd=REPO_ROOT, env=stack.project.env, capture_output=True, text=True, timeout=300,
+            check=False,
+        )  # fmt: skip
+        assert done.returncode == 0 and "FAIL" not in done.stdout, done.stdout + done.stderr
+        assert not any(_forward_listening(port) for port in ports), "verify left its tunnel"
+        stack.pulumi("preview", "--expect-no-changes", timeout=300)
+        # destroy runs the program too, so the bucket provider reaches MinIO through the tunnel.
+        stack.pulumi("destroy", "--yes", "--run-program", timeout=600)
+        assert containers_of(TUNNEL_STACK) == []
+    finally:
+        stack.tear_down()
 
 
 # --- existing local stacks: default provider -> explicit local provider ------------------------
