@@ -329,3 +329,41 @@ def test_a_tunnel_that_cannot_open_says_why(tmp_path: Path) -> None:
     target = DockerTarget(host="ssh://deploy@127.0.0.1:1", ssh_opts=("-o", "NoSuchOption=1"))
     with pytest.raises(TunnelError, match=r"cannot open the SSH tunnel to ssh://deploy@127\.0"):
         Tunnel(target, forwards("127.0.0.1", "127.0.0.1", [free_port()]))
+
+
+# --- the components as a library: a provider through ordinary resource options --------------------
+
+
+@pytest.mark.parametrize("option", ["providers", "provider"])
+def test_a_component_hands_a_provider_given_in_its_options_to_every_docker_child(
+    option: str,
+) -> None:
+    import pulumi
+    import pulumi_docker
+
+    from appstack.common import NetworkAttachment
+    from appstack.database import Database, DatabaseArgs
+    from appstack.graph import record
+
+    def program() -> None:
+        engine = pulumi_docker.Provider("mini", host=SSH_HOST)
+        given = {"providers": [engine]} if option == "providers" else {"provider": engine}
+        Database(
+            "orders",
+            DatabaseArgs(network=NetworkAttachment.host("127.0.0.1")),
+            pulumi.ResourceOptions(**given),  # type: ignore[arg-type]
+        )
+
+    run = record(program, "dev")
+    (provider,) = run.by_type("pulumi:providers:docker")
+    children = [r for r in run.resources if r.type.startswith("docker:")]
+    assert {r.type for r in children} == {
+        CONTAINER,
+        "docker:index/remoteImage:RemoteImage",
+        "docker:index/volume:Volume",
+    }
+    for child in children:
+        assert child.provider.startswith(f"{provider.urn}::"), child.name
+    for other in run.resources:
+        if other.custom and not other.type.startswith(("docker:", "pulumi:providers:")):
+            assert other.provider == "", other.name  # random, pgvector: their own providers
