@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.e2e.platform import (
     DeployedStack,
@@ -176,6 +177,15 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
             shutil.rmtree(privsep, ignore_errors=True)
 
 
+def set_docker(stack: DeployedStack, settings: dict[str, Any]) -> None:
+    """Replace the stack's `appstack:docker` in its stack file (this CLI has no `config set
+    --json`), keeping everything else the file holds."""
+    path = stack.directory / f"Pulumi.{stack.stack}.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["config"]["appstack:docker"] = settings
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
 def docker_config(sshd: Sshd, **changes: Any) -> dict[str, Any]:
     config: dict[str, Any] = {
         "host": sshd.host,
@@ -195,7 +205,7 @@ def remote(sshd: Sshd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dep
     try:
         yield stack
     finally:
-        stack.set_object("docker", docker_config(sshd))
+        set_docker(stack, docker_config(sshd))
         stack.tear_down()
 
 
@@ -248,11 +258,11 @@ def _fails_before_anything_changes(
     remote: DeployedStack, sshd: Sshd, docker_settings: dict[str, Any], expected: str
 ) -> str:
     before = container_ids()
-    remote.set_object("docker", docker_settings)
+    set_docker(remote, docker_settings)
     try:
         run = remote.up(ok=False)
     finally:
-        remote.set_object("docker", docker_config(sshd))
+        set_docker(remote, docker_config(sshd))
     host = docker_settings["host"]
     assert f"cannot deploy to the Docker host {host}: " in run.output, run.output
     assert expected in run.output, run.output
