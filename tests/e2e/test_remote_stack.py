@@ -15,6 +15,7 @@ stack switching from the default docker provider to the explicit local one repla
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -380,8 +381,13 @@ def test_switching_to_the_explicit_local_provider_replaces_nothing(
         project.run("up", "--yes", "--stack", "switch")
         volume_before = docker("volume", "inspect", "--format", "{{.CreatedAt}}", VOLUME)
         (project.directory / "__main__.py").write_text(EXPLICIT_PROGRAM)
-        preview = project.run("preview", "--diff", "--stack", "switch")
-        assert "replace" not in preview.output and "delete" not in preview.output, preview.output
+        preview = project.run("preview", "--json", "--stack", "switch").output
+        steps = json.loads(preview[preview.index("{") :]).get("steps", [])
+        ops = {step["urn"].rsplit("::", 1)[1]: step["op"] for step in steps}
+        # The one change is the new provider; the volume's step is `same` (left out of the JSON
+        # like every unchanged resource's): no update, no replacement.
+        changed = {name: op for name, op in ops.items() if op != "same"}
+        assert changed == {"appstack-docker": "create"}, ops
         project.run("up", "--yes", "--stack", "switch")
         state = project.state("switch")["checkpoint"]["latest"]["resources"]
         (volume,) = [r for r in state if r["type"] == "docker:index/volume:Volume"]
