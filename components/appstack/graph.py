@@ -59,6 +59,7 @@ class RecordedResource:
     retain_on_delete: bool
     delete_before_replace: bool
     dependencies: tuple[str, ...]
+    """URNs, sorted: the SDK resolves them concurrently, so the order it sends is not meaningful."""
     additional_secret_outputs: tuple[str, ...]
     provider: str = ""
     """The explicit provider reference (`<provider urn>::<id>`), "" for the default provider."""
@@ -240,7 +241,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 delete_before_replace=bool(request.deleteBeforeReplace),
-                dependencies=tuple(request.dependencies),
+                dependencies=tuple(sorted(request.dependencies)),
                 additional_secret_outputs=tuple(request.additionalSecretOutputs),
                 provider=request.provider,
             )
