@@ -11,7 +11,7 @@ outputs the stack exports, that verification reads and that promotion copies.
 from __future__ import annotations
 
 from dataclasses import asdict, replace
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import pulumi
 
@@ -25,6 +25,9 @@ from appstack.migration import Migration, MigrationArgs
 from appstack.network import Network, NetworkArgs
 from appstack.object_store import BucketSpec, ObjectStore, ObjectStoreArgs
 from appstack.settings import NAMESPACE, Settings, SettingsError
+
+if TYPE_CHECKING:
+    from appstack.k8s.platform import KubernetesPlatform
 
 
 class _Service(TypedDict):
@@ -67,6 +70,15 @@ def backend_image_args(settings: Settings) -> BackendImageArgs:
         local_tag=f"{environment}-{settings.project}-backend:local",
         environment=environment,
     )
+
+
+def build_platform(name: str, settings: Settings) -> Platform | KubernetesPlatform:
+    """The platform of the stack's target: Docker (`Platform`) or Kubernetes."""
+    if settings.target == "kubernetes":
+        from appstack.k8s.platform import KubernetesPlatform
+
+        return KubernetesPlatform(name, settings)
+    return Platform(name, settings)
 
 
 class Platform(pulumi.ComponentResource):

@@ -50,7 +50,12 @@ CONFIG_KEYS = (
     "data",
     "health",
     "docker",
+    "target",
+    "kubernetes",
 )
+TARGETS = ("docker", "kubernetes")
+"""Where a stack runs: one Docker engine, or a Kubernetes cluster (`appstack:kubernetes`)."""
+IMAGE_PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 NETWORK_MODES = ("bridge", "host")
 BUILD_NETWORKS = ("default", "host", "none")
 REDIS_EVICTION_POLICIES = (
@@ -185,6 +190,31 @@ class DockerSettings:
 
 
 @dataclass(frozen=True)
+class KubernetesSettings:
+    """The cluster a `kubernetes` target deploys to, and how its pods run."""
+
+    kubeconfig: str
+    """A kubeconfig document (read from a secret key), or empty for the machine's own."""
+    context: str
+    """The kubeconfig context; empty means the kubeconfig's current context."""
+    namespace: str
+    """The namespace every object lives in (default: the environment's name)."""
+    storage_class: str
+    """The storage class of the data claims; empty means the cluster's default."""
+    storage_size: str
+    """The size requested by each data claim, a Kubernetes quantity such as `1Gi`."""
+    replicas: int
+    """Backend pods."""
+    requests: Mapping[str, str]
+    """Resource requests of every container (`cpu`, `memory`)."""
+    limits: Mapping[str, str]
+    """Resource limits of every container (`cpu`, `memory`)."""
+    host_network: bool
+    """Pods on the node's network, on `network.bindAddress` and the configured ports."""
+    image_pull_policy: str
+
+
+@dataclass(frozen=True)
 class Settings:
     """The whole validated configuration of one stack."""
 
@@ -199,6 +229,9 @@ class Settings:
     health: HealthSettings
     host_ports: Mapping[str, int] = field(default_factory=dict)
     docker: DockerSettings = field(default_factory=lambda: DockerSettings(DockerTarget(), ""))
+    target: Literal["docker", "kubernetes"] = "docker"
+    kubernetes: KubernetesSettings | None = None
+    """The cluster settings; set exactly when `target` is "kubernetes"."""
 
     def prefixed(self, role: str) -> str:
         """The name of a Docker object or bucket of this environment, e.g. `prod-database`."""
@@ -312,7 +345,8 @@ def parse_settings(
 ) -> Settings:
     """Merge a stack's raw config values (keys without namespace) over the defaults and validate.
 
-    `secret_keys` names the keys (without namespace) the stack holds as Pulumi secrets.
+    `secret_keys` names the keys (without namespace) the stack holds as Pulumi secrets (a
+    Kubernetes kubeconfig, a Docker TLS key must be).
     Raises SettingsError listing every problem found.
     """
     problems: list[str] = []
@@ -458,6 +492,29 @@ def parse_settings(
         else:
             seen[port] = key
 
+    target = raw["target"]
+    if target not in TARGETS:
+        read.bad("target", " or ".join(f'"{t}"' for t in TARGETS), target)
+    kubernetes = _read_kubernetes(read, raw, "kubernetes" in secret_keys, stack)
+    if target == "kubernetes" and not kubernetes.host_network:
+        # The pgvector check and the buckets need the services from this machine: through a
+        # port-forward held for the deployment, which is not built yet, or on the node's network.
+        read.bad(
+            "kubernetes.hostNetwork",
+            "true (reaching the services through a port-forward is not implemented yet)",
+            False,
+        )
+    if target == "kubernetes" and raw_values.get("docker") is not None:
+        read.bad("docker", "no Docker engine settings on a kubernetes target", "a docker section")
+    if target == "kubernetes" and not backend_image:
+        read.bad("backend.image", "an image reference (a cluster does not build app/)", "")
+    if target == "kubernetes" and kubernetes.host_network and kubernetes.replicas != 1:
+        read.bad(
+            "kubernetes.replicas",
+            "1 with hostNetwork (every backend pod listens on the same node port)",
+            kubernetes.replicas,
+        )
+
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -474,6 +531,8 @@ def parse_settings(
         health=health,
         host_ports=host_ports,
         docker=docker_settings,
+        target="kubernetes" if target == "kubernetes" else "docker",
+        kubernetes=kubernetes if target == "kubernetes" else None,
     )
 
 
@@ -633,6 +692,79 @@ def _read_buckets(read: _Reader, raw: Any, stack: str, project: Any) -> tuple[Bu
     return tuple(buckets)
 
 
+_QUANTITY = re.compile(r"[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?")
+_DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+_CONTEXT = re.compile(r"[A-Za-z0-9@._:/-]{1,253}")
+
+
+def _read_kubernetes(
+    read: _Reader, raw: Mapping[str, Any], kubeconfig_is_secret: bool, stack: str
+) -> KubernetesSettings:
+    """`appstack:kubernetes`, checked whatever the target (a typo is found before the switch)."""
+    k8s = read.section(raw, "kubernetes")
+    kubeconfig = k8s.get("kubeconfig", "")
+    if not isinstance(kubeconfig, str):
+        read.bad("kubernetes.kubeconfig", "a kubeconfig document (text)", type(kubeconfig).__name__)
+        kubeconfig = ""
+    elif kubeconfig and not kubeconfig_is_secret:
+        # Never echo the value: it holds the cluster's credentials.
+        read.bad(
+            "kubernetes.kubeconfig",
+            "a secret (pulumi config set --secret --path appstack:kubernetes.kubeconfig)",
+            "a plain-text kubeconfig",
+        )
+    context = k8s.get("context", "")
+    if context != "" and not (isinstance(context, str) and _CONTEXT.fullmatch(context)):
+        read.bad("kubernetes.context", "a kubeconfig context name, or empty", context)
+    if context and kubeconfig:
+        read.bad("kubernetes.context", "empty when kubernetes.kubeconfig is given", context)
+    namespace = k8s.get("namespace", "") or stack
+    if not (isinstance(namespace, str) and _DNS_LABEL.fullmatch(namespace)):
+        read.bad("kubernetes.namespace", "a namespace name (a DNS label), or empty", namespace)
+    storage_class = k8s.get("storageClass", "")
+    if storage_class != "" and not (
+        isinstance(storage_class, str) and _DNS_LABEL.fullmatch(storage_class)
+    ):
+        read.bad("kubernetes.storageClass", "a storage class name, or empty", storage_class)
+    storage_size = k8s.get("storageSize")
+    if not (isinstance(storage_size, str) and _QUANTITY.fullmatch(storage_size)):
+        read.bad("kubernetes.storageSize", "a Kubernetes quantity such as 1Gi", storage_size)
+    resources = k8s.get("resources")
+    requests: dict[str, str] = {}
+    limits: dict[str, str] = {}
+    if not isinstance(resources, dict) or set(resources) - {"requests", "limits"}:
+        read.bad("kubernetes.resources", "an object with requests and limits", resources)
+    else:
+        for kind, target in (("requests", requests), ("limits", limits)):
+            values = resources.get(kind) or {}
+            if not isinstance(values, dict):
+                read.bad(f"kubernetes.resources.{kind}", "an object of cpu/memory", values)
+                continue
+            for resource, quantity in values.items():
+                path = f"kubernetes.resources.{kind}.{resource}"
+                if resource not in ("cpu", "memory"):
+                    read.bad(path, "cpu or memory", resource)
+                elif not (isinstance(quantity, str) and _QUANTITY.fullmatch(quantity)):
+                    read.bad(path, "a Kubernetes quantity such as 100m or 512Mi", quantity)
+                else:
+                    target[resource] = quantity
+    pull = k8s.get("imagePullPolicy")
+    if pull not in IMAGE_PULL_POLICIES:
+        read.bad("kubernetes.imagePullPolicy", f"one of {', '.join(IMAGE_PULL_POLICIES)}", pull)
+    return KubernetesSettings(
+        kubeconfig=kubeconfig,
+        context=str(context or ""),
+        namespace=str(namespace),
+        storage_class=str(storage_class or ""),
+        storage_size=str(storage_size),
+        replicas=read.integer(k8s, "replicas", "kubernetes.replicas", 1, 100),
+        requests=requests,
+        limits=limits,
+        host_network=read.boolean(k8s, "hostNetwork", "kubernetes.hostNetwork"),
+        image_pull_policy=str(pull),
+    )
+
+
 def read_settings() -> Settings:
     """Read every `appstack:` key of the current stack once and validate it.
 
@@ -649,7 +781,7 @@ def read_settings() -> Settings:
     problems: list[str] = []
     for key in sorted(present):
         try:
-            structured = key in CONFIG_KEYS and key != "project"
+            structured = key in CONFIG_KEYS and key not in ("project", "target")
             raw[key] = config.get_object(key) if structured else config.get(key)
         except Exception as error:  # a value that is not valid JSON/YAML for an object
             problems.append(f"{NAMESPACE}:{key}: expected a structured value ({error})")

@@ -60,7 +60,8 @@ def test_unprotected_data_in_prod_is_refused_by_settings(
 
 def test_an_unknown_stack_names_the_known_ones(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--stack", "qa"]) == 2
-    assert "unknown stack 'qa': the stacks are ci, dev, prod, stage" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "unknown stack 'qa': the stacks are ci, ci-k8s, dev, prod, stage" in error
 
 
 def test_an_invalid_setting_reports_the_settings_error(

@@ -1,0 +1,134 @@
+"""Cache on Kubernetes: Redis with a generated password, a memory limit and an eviction policy.
+
+Creates the password and the URL in a Secret `{object}-credentials` (Redis reads the password from
+the environment, through a secretKeyRef, never from its command line), a one-replica Deployment
+(Recreate: a node port is held by one pod at a time) with `redis-cli ping` exec probes, and a
+Service. Persistence, as on Docker, is append-only on a data claim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from appstack import common as docker_common
+from appstack.contract import component_type
+from appstack.defaults import section
+from appstack.k8s import common
+from appstack.settings import REDIS_EVICTION_POLICIES
+from appstack.validation import Problems
+
+_DEFAULTS = section("cache")
+PASSWORD_KEY = "password"
+URL_KEY = "url"
+
+
+@dataclass(kw_only=True)
+class KubernetesCacheArgs(common.KubernetesStatefulArgs):
+    """Redis: image, port, memory limit, eviction policy and persistence."""
+
+    image: str = _DEFAULTS["image"]
+    port: int = _DEFAULTS["port"]
+    max_memory_mb: int = _DEFAULTS["maxMemoryMb"]
+    max_memory_policy: str = _DEFAULTS["maxMemoryPolicy"]
+    persistence: bool = _DEFAULTS["persistence"]
+
+
+class KubernetesCache(pulumi.ComponentResource):
+    """Redis as a Deployment, with its Secret and Service (and claim, where persistent)."""
+
+    host: pulumi.Output[str]
+    port: pulumi.Output[int]
+    url: pulumi.Output[str]
+    """`redis://` URL from the deploying machine (secret)."""
+    credentials_secret: pulumi.Output[str]
+    """The name of the Secret holding `password` and `url`."""
+
+    def __init__(
+        self, name: str, args: KubernetesCacheArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        problems = Problems(f"KubernetesCache {name!r}")
+        ident = common.identify(name, args, problems)
+        problems.image("image", args.image)
+        problems.port("port", args.port)
+        problems.integer("max_memory_mb", args.max_memory_mb, 1, 1024 * 1024)
+        if args.max_memory_policy not in REDIS_EVICTION_POLICIES:
+            problems.bad(
+                "max_memory_policy",
+                f"one of {', '.join(REDIS_EVICTION_POLICIES)}",
+                args.max_memory_policy,
+            )
+        problems.flag("persistence", args.persistence)
+        problems.raise_if_any()
+
+        super().__init__(component_type("KubernetesCache"), name, None, opts)
+        host, port = args.bind_address, args.port
+        password = docker_common.generated_secret(f"{name}-password", 32, self)
+        url = pulumi.Output.concat("redis://:", password.result, f"@{host}:{port}/0")
+        secret = common.credentials_secret(
+            f"{name}-credentials",
+            ident,
+            "cache",
+            args,
+            {PASSWORD_KEY: password.result, URL_KEY: url},
+            self,
+        )
+        volumes: list[dict[str, Any]] = []
+        mounts: list[dict[str, Any]] = []
+        if args.persistence:
+            claim = common.data_claim(f"{name}-data", ident, "cache-data", args, self)
+            volumes.append(
+                {"name": "data", "persistent_volume_claim": {"claim_name": claim.metadata["name"]}}
+            )
+            mounts.append({"name": "data", "mount_path": "/data"})
+        else:
+            volumes.append({"name": "data", "empty_dir": {}})
+            mounts.append({"name": "data", "mount_path": "/data"})
+        server = (
+            'exec redis-server --port "$REDIS_PORT" --requirepass "$REDISCLI_AUTH"'
+            f" --maxmemory {args.max_memory_mb}mb --maxmemory-policy {args.max_memory_policy}"
+            f" --appendonly {'yes' if args.persistence else 'no'} --dir /data"
+            f" --bind {host} --protected-mode yes"
+        )
+        pod_labels = common.labels(ident, "cache")
+        redis = common.container(
+            args,
+            "redis",
+            args.image,
+            env=[
+                common.secret_env("REDISCLI_AUTH", secret.metadata["name"], PASSWORD_KEY),
+                common.plain_env("REDIS_PORT", str(port)),
+            ],
+            command=["sh", "-c"],
+            args_=[server],
+            probe_command=[
+                "sh",
+                "-c",
+                f'redis-cli -h {host} -p "$REDIS_PORT" ping | grep -q PONG',
+            ],
+            volume_mounts=mounts,
+        )
+        # The Redis Deployment: depend on it to run after Redis is ready.
+        self.deployment: k8s.apps.v1.Deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=common.metadata(args, ident.object_name, pod_labels),
+            spec={
+                "replicas": 1,
+                "strategy": {"type": "Recreate"},
+                "selector": {"match_labels": {"app.kubernetes.io/name": ident.object_name}},
+                "template": {
+                    "metadata": {"labels": pod_labels},
+                    "spec": common.pod_spec(args, [redis], volumes=volumes),
+                },
+            },
+            opts=common.options(args, self),
+        )
+        common.service(f"{name}-service", ident, "cache", args, {"redis": port}, self)
+        self.host = pulumi.Output.from_input(host)
+        self.port = pulumi.Output.from_input(port)
+        self.url = docker_common.secret(url)
+        self.credentials_secret = secret.metadata["name"]
+        self.register_outputs({"host": self.host, "port": self.port, "url": self.url})

@@ -1,0 +1,307 @@
+"""What the Kubernetes components share: their common Args, names, labels, probes and claims.
+
+Every pod appstack runs on Kubernetes is built from the same pieces, so that the policies can rely
+on them: the `appstack.role`/`appstack.environment` labels on the pod template and on data claims,
+exec probes (a pod's address is not assumed reachable from anywhere), resources on every
+container, credentials only through `secretKeyRef` (never a literal `value` in a pod spec), and
+one explicit `kubernetes.Provider` passed in by the caller.
+
+Services are reached from the deploying machine on the node's network (`host_network`): every
+pod listens on `bind_address` and its own port, exactly as the Docker target's host networking.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from appstack.common import HealthCheck
+from appstack.defaults import section
+from appstack.validation import ENVIRONMENT, Problems, parse_go_duration
+
+_K8S = section("kubernetes")
+_DATA = section("data")
+_NETWORK = section("network")
+DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+QUANTITY = re.compile(r"[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?")
+PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+
+
+@dataclass(kw_only=True)
+class KubernetesArgs:
+    """What every Kubernetes component takes besides its own settings."""
+
+    provider: pulumi.ProviderResource
+    """The stack's one explicit `kubernetes.Provider` (its cluster and credentials)."""
+    namespace: pulumi.Input[str]
+    """The namespace the objects live in (e.g. a `Namespace`'s `metadata.name`)."""
+    environment: str | None = None
+    """The `appstack.environment` label; default: the stack name."""
+    object_name: str | None = None
+    """The name of the component's Kubernetes objects. Default: the component's name."""
+    host_network: bool = True
+    """Pods on the node's network, listening on `bind_address` and the component's port. The
+    only mode so far: the deploying machine reaches the services there (see the module doc)."""
+    bind_address: str = _NETWORK["bindAddress"]
+    """The node address the pods listen on (with `host_network`)."""
+    requests: Mapping[str, str] = field(default_factory=lambda: dict(_K8S["resources"]["requests"]))
+    """Resource requests of every container (`cpu`, `memory`)."""
+    limits: Mapping[str, str] = field(default_factory=lambda: dict(_K8S["resources"]["limits"]))
+    """Resource limits of every container (`cpu`, `memory`)."""
+    image_pull_policy: str = _K8S["imagePullPolicy"]
+    """`Always`, `IfNotPresent` or `Never` (images imported into the node's runtime)."""
+    health: HealthCheck = field(default_factory=HealthCheck)
+    """Probe timings, from the same settings as the Docker health checks."""
+
+
+@dataclass(kw_only=True)
+class KubernetesStatefulArgs(KubernetesArgs):
+    """A component whose data lives in a PersistentVolumeClaim, protected where it must be."""
+
+    storage_class: str | None = None
+    """The claim's storage class; None means the cluster's default."""
+    storage_size: str = _K8S["storageSize"]
+    """The size the claim requests (a Kubernetes quantity)."""
+    protect_data: bool = _DATA["protect"]
+    """Protect the claim (and buckets): a delete or replacement fails until unprotected."""
+    retain_data_on_delete: bool = _DATA["retainOnDelete"]
+    """Keep the claim (and buckets) in the cluster when removed from the stack."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The names one component instance uses."""
+
+    environment: str
+    object_name: str
+
+
+def identify(name: str, args: KubernetesArgs, problems: Problems) -> Identity:
+    """Check the shared Args of a Kubernetes component `name`; problems go to `problems`."""
+    if not isinstance(args.provider, pulumi.ProviderResource):
+        problems.bad("provider", "a kubernetes.Provider (one explicit provider per stack)", None)
+    environment = args.environment or pulumi.get_stack()
+    problems.matches("environment", environment, ENVIRONMENT, "an environment name")
+    object_name = args.object_name or name
+    problems.matches("object_name", object_name, DNS_LABEL, "a Kubernetes name (a DNS label)")
+    problems.flag("host_network", args.host_network)
+    if args.host_network is False:
+        problems.bad(
+            "host_network",
+            "True (reaching the services through a port-forward is not implemented yet)",
+            False,
+        )
+    problems.ipv4("bind_address", args.bind_address)
+    for kind in ("requests", "limits"):
+        for resource, quantity in dict(getattr(args, kind)).items():
+            if resource not in ("cpu", "memory") or not (
+                isinstance(quantity, str) and QUANTITY.fullmatch(quantity)
+            ):
+                problems.bad(f"{kind}.{resource}", "a cpu/memory Kubernetes quantity", quantity)
+    if args.image_pull_policy not in PULL_POLICIES:
+        problems.bad(
+            "image_pull_policy", f"one of {', '.join(PULL_POLICIES)}", args.image_pull_policy
+        )
+    if isinstance(args, KubernetesStatefulArgs):
+        problems.flag("protect_data", args.protect_data)
+        problems.flag("retain_data_on_delete", args.retain_data_on_delete)
+        if not (isinstance(args.storage_size, str) and QUANTITY.fullmatch(args.storage_size)):
+            problems.bad("storage_size", "a Kubernetes quantity such as 1Gi", args.storage_size)
+        if args.storage_class is not None:
+            problems.matches("storage_class", args.storage_class, DNS_LABEL, "a class name")
+    return Identity(environment=environment, object_name=object_name)
+
+
+def options(args: KubernetesArgs, parent: pulumi.Resource, **extra: Any) -> pulumi.ResourceOptions:
+    """A child of `parent` through the stack's provider."""
+    return pulumi.ResourceOptions(parent=parent, provider=args.provider, **extra)
+
+
+def labels(ident: Identity, role: str) -> dict[str, str]:
+    """The labels the policies and selectors rely on."""
+    return {
+        "app.kubernetes.io/name": ident.object_name,
+        "app.kubernetes.io/managed-by": "appstack",
+        "appstack.role": role,
+        "appstack.environment": ident.environment,
+    }
+
+
+def metadata(
+    args: KubernetesArgs, object_name: str, object_labels: Mapping[str, str]
+) -> dict[str, Any]:
+    return {"name": object_name, "namespace": args.namespace, "labels": dict(object_labels)}
+
+
+def secret_env(name: str, secret_name: pulumi.Input[str], key: str) -> dict[str, Any]:
+    """An environment variable read from a Secret: the only way credentials reach a pod."""
+    return {"name": name, "value_from": {"secret_key_ref": {"name": secret_name, "key": key}}}
+
+
+def plain_env(name: str, value: pulumi.Input[str]) -> dict[str, Any]:
+    """An environment variable that is no credential (a port, a bucket name, an origin)."""
+    return {"name": name, "value": value}
+
+
+def _seconds(duration: str) -> int:
+    return max(1, parse_go_duration(duration) // 1_000_000_000)
+
+
+def probe(command: Sequence[pulumi.Input[str]], health: HealthCheck) -> dict[str, Any]:
+    """An exec probe with the stack's health timings."""
+    return {
+        "exec": {"command": list(command)},
+        "period_seconds": _seconds(health.interval),
+        "timeout_seconds": _seconds(health.timeout),
+        "failure_threshold": health.retries,
+    }
+
+
+def liveness(command: Sequence[pulumi.Input[str]], health: HealthCheck) -> dict[str, Any]:
+    """The same check as liveness, after the start period and the whole retry budget."""
+    return {
+        **probe(command, health),
+        "initial_delay_seconds": _seconds(health.start_period),
+        "period_seconds": max(10, _seconds(health.interval)),
+    }
+
+
+def resources(args: KubernetesArgs) -> dict[str, Any]:
+    return {"requests": dict(args.requests), "limits": dict(args.limits)}
+
+
+def pod_spec(
+    args: KubernetesArgs,
+    containers: list[dict[str, Any]],
+    *,
+    volumes: Sequence[dict[str, Any]] = (),
+    restart_policy: str | None = None,
+) -> dict[str, Any]:
+    """A pod on the node's network, without a service account token, quick to stop."""
+    spec: dict[str, Any] = {
+        "host_network": args.host_network,
+        "dns_policy": "ClusterFirstWithHostNet" if args.host_network else "ClusterFirst",
+        "automount_service_account_token": False,
+        "enable_service_links": False,
+        "termination_grace_period_seconds": 10,
+        "containers": containers,
+        "volumes": list(volumes),
+    }
+    if restart_policy:
+        spec["restart_policy"] = restart_policy
+    return spec
+
+
+def container(
+    args: KubernetesArgs,
+    name: str,
+    image: pulumi.Input[str],
+    *,
+    env: Sequence[dict[str, Any]],
+    command: Sequence[pulumi.Input[str]] | None = None,
+    args_: Sequence[pulumi.Input[str]] | None = None,
+    probe_command: Sequence[pulumi.Input[str]] | None = None,
+    volume_mounts: Sequence[dict[str, Any]] = (),
+    read_only_root_filesystem: bool = False,
+) -> dict[str, Any]:
+    """One container: its image, env (credentials by secretKeyRef), resources and exec probes."""
+    spec: dict[str, Any] = {
+        "name": name,
+        "image": image,
+        "image_pull_policy": args.image_pull_policy,
+        "env": list(env),
+        "resources": resources(args),
+        "volume_mounts": list(volume_mounts),
+        "security_context": {
+            "allow_privilege_escalation": False,
+            "read_only_root_filesystem": read_only_root_filesystem,
+        },
+    }
+    if command is not None:
+        spec["command"] = list(command)
+    if args_ is not None:
+        spec["args"] = list(args_)
+    if probe_command is not None:
+        spec["readiness_probe"] = probe(probe_command, args.health)
+        spec["liveness_probe"] = liveness(probe_command, args.health)
+    return spec
+
+
+def data_claim(
+    name: str,
+    ident: Identity,
+    role: str,
+    args: KubernetesStatefulArgs,
+    parent: pulumi.Resource,
+) -> k8s.core.v1.PersistentVolumeClaim:
+    """The data claim `{object_name}-data`: protected and kept on delete where the Args say so.
+
+    The pod names it by a plain string, so that a claim of a class that binds on first use
+    (Pending until a pod is scheduled) is created beside the pod, not before it.
+    """
+    spec: dict[str, Any] = {
+        "access_modes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": args.storage_size}},
+    }
+    if args.storage_class:
+        spec["storage_class_name"] = args.storage_class
+    return k8s.core.v1.PersistentVolumeClaim(
+        name,
+        metadata={
+            **metadata(args, f"{ident.object_name}-data", labels(ident, role)),
+            "annotations": {"pulumi.com/skipAwait": "true"},
+        },
+        spec=spec,
+        opts=options(
+            args,
+            parent,
+            protect=args.protect_data,
+            retain_on_delete=args.retain_data_on_delete,
+        ),
+    )
+
+
+def credentials_secret(
+    name: str,
+    ident: Identity,
+    role: str,
+    args: KubernetesArgs,
+    data: Mapping[str, pulumi.Input[str]],
+    parent: pulumi.Resource,
+) -> k8s.core.v1.Secret:
+    """The Secret `{object_name}-credentials` holding the generated credentials."""
+    return k8s.core.v1.Secret(
+        name,
+        metadata=metadata(args, f"{ident.object_name}-credentials", labels(ident, role)),
+        type="Opaque",
+        string_data={key: pulumi.Output.secret(value) for key, value in data.items()},
+        opts=options(args, parent),
+    )
+
+
+def service(
+    name: str,
+    ident: Identity,
+    role: str,
+    args: KubernetesArgs,
+    ports: Mapping[str, pulumi.Input[int]],
+    parent: pulumi.Resource,
+) -> k8s.core.v1.Service:
+    """A ClusterIP Service naming the pods (the in-cluster name other pods may use)."""
+    return k8s.core.v1.Service(
+        name,
+        metadata=metadata(args, ident.object_name, labels(ident, role)),
+        spec={
+            "selector": {"app.kubernetes.io/name": ident.object_name},
+            "ports": [
+                {"name": port_name, "port": port, "target_port": port}
+                for port_name, port in ports.items()
+            ],
+        },
+        opts=options(args, parent),
+    )
