@@ -231,37 +231,21 @@ class ObjectStore(pulumi.ComponentResource):
         self.internal_endpoint = where.internal_endpoint
         self.access_key = common.secret(access_key.result)
         self.secret_key = common.secret(secret_key.result)
-        self.buckets: list[Bucket] = []
-        """The bucket resources: depend on them to run after every bucket exists."""
-        self.bucket_names = {}
-        self.bucket_config = {}
-        for bucket in args.buckets:
-            resource = Bucket(
-                f"{name}-bucket-{bucket.role}",
-                BucketArgs(
-                    bucket_name=f"{prefix}-{bucket.role}",
-                    endpoint=self.endpoint,
-                    access_key=self.access_key,
-                    secret_key=self.secret_key,
-                    versioning=bucket.versioning,
-                    lifecycle_rules=rules[bucket.role],
-                    tags={"environment": ident.environment, "role": bucket.role},
-                    access="private",
-                    force_destroy=args.force_destroy,
-                    role=bucket.role,
-                ),
-                opts=pulumi.ResourceOptions.merge(
-                    common.data_options(args, self),
-                    pulumi.ResourceOptions(depends_on=[container]),
-                ),
-            )
-            self.buckets.append(resource)
-            self.bucket_names[bucket.role] = resource.bucket_name
-            self.bucket_config[bucket.role] = pulumi.Output.all(
-                name=resource.bucket_name,
-                versioning=resource.versioning,
-                lifecycleRules=resource.lifecycle_rules,
-            )
+        self.buckets, self.bucket_names, self.bucket_config = declare_buckets(
+            name,
+            BucketTarget(
+                prefix=prefix,
+                environment=ident.environment,
+                endpoint=self.endpoint,
+                access_key=self.access_key,
+                secret_key=self.secret_key,
+                force_destroy=args.force_destroy,
+            ),
+            args.buckets,
+            pulumi.ResourceOptions.merge(
+                common.data_options(args, self), pulumi.ResourceOptions(depends_on=[container])
+            ),
+        )
         self.register_outputs(
             {
                 "endpoint": self.endpoint,
@@ -271,6 +255,57 @@ class ObjectStore(pulumi.ComponentResource):
                 "bucketConfig": self.bucket_config,
             }
         )
+
+
+@dataclass(frozen=True)
+class BucketTarget:
+    """The server the buckets live on, and how they are named."""
+
+    prefix: str
+    environment: str
+    endpoint: pulumi.Input[str]
+    access_key: pulumi.Input[str]
+    secret_key: pulumi.Input[str]
+    force_destroy: pulumi.Input[bool]
+
+
+def declare_buckets(
+    name: str, target: BucketTarget, specs: Sequence[BucketSpec], opts: pulumi.ResourceOptions
+) -> tuple[list[Bucket], dict[str, pulumi.Output[str]], dict[str, pulumi.Output[dict[str, Any]]]]:
+    """One private `Bucket` `{prefix}-{role}` per spec with its lifecycle rules, created with
+    `opts` (its parent, the server to wait for, protection); with each bucket's name and its
+    deployed configuration by role (`{name, versioning, lifecycleRules}`, verify reads it).
+
+    Shared by the Docker and the Kubernetes object stores: one Bucket provider for both.
+    """
+    buckets: list[Bucket] = []
+    names: dict[str, pulumi.Output[str]] = {}
+    config: dict[str, pulumi.Output[dict[str, Any]]] = {}
+    for bucket in specs:
+        resource = Bucket(
+            f"{name}-bucket-{bucket.role}",
+            BucketArgs(
+                bucket_name=f"{target.prefix}-{bucket.role}",
+                endpoint=target.endpoint,
+                access_key=target.access_key,
+                secret_key=target.secret_key,
+                versioning=bucket.versioning,
+                lifecycle_rules=lifecycle_rules(bucket),
+                tags={"environment": target.environment, "role": bucket.role},
+                access="private",
+                force_destroy=target.force_destroy,
+                role=bucket.role,
+            ),
+            opts=opts,
+        )
+        buckets.append(resource)
+        names[bucket.role] = resource.bucket_name
+        config[bucket.role] = pulumi.Output.all(
+            name=resource.bucket_name,
+            versioning=resource.versioning,
+            lifecycleRules=resource.lifecycle_rules,
+        )
+    return buckets, names, config
 
 
 def _listen(where: common.Placement) -> str:

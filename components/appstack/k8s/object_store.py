@@ -17,11 +17,17 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from appstack import common as docker_common
-from appstack.bucket import Bucket, BucketArgs, stale_uploads_expiry
+from appstack.bucket import stale_uploads_expiry
 from appstack.contract import component_type
 from appstack.defaults import section
 from appstack.k8s import common
-from appstack.object_store import DATA_PATH, BucketSpec, lifecycle_rules
+from appstack.object_store import (
+    DATA_PATH,
+    BucketSpec,
+    BucketTarget,
+    declare_buckets,
+    lifecycle_rules,
+)
 from appstack.validation import Problems
 
 _DEFAULTS = section("objectStore")
@@ -154,39 +160,24 @@ class KubernetesObjectStore(pulumi.ComponentResource):
         self.access_key = docker_common.secret(access_key.result)
         self.secret_key = docker_common.secret(secret_key.result)
         self.credentials_secret = secret_name
-        self.buckets: list[Bucket] = []
-        """The bucket resources: depend on them to run after every bucket exists."""
-        self.bucket_names = {}
-        self.bucket_config = {}
-        for bucket in args.buckets:
-            resource = Bucket(
-                f"{name}-bucket-{bucket.role}",
-                BucketArgs(
-                    bucket_name=f"{prefix}-{bucket.role}",
-                    endpoint=self.endpoint,
-                    access_key=self.access_key,
-                    secret_key=self.secret_key,
-                    versioning=bucket.versioning,
-                    lifecycle_rules=rules[bucket.role],
-                    tags={"environment": ident.environment, "role": bucket.role},
-                    access="private",
-                    force_destroy=args.force_destroy,
-                    role=bucket.role,
-                ),
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    depends_on=[deployment],
-                    protect=args.protect_data,
-                    retain_on_delete=args.retain_data_on_delete,
-                ),
-            )
-            self.buckets.append(resource)
-            self.bucket_names[bucket.role] = resource.bucket_name
-            self.bucket_config[bucket.role] = pulumi.Output.all(
-                name=resource.bucket_name,
-                versioning=resource.versioning,
-                lifecycleRules=resource.lifecycle_rules,
-            )
+        self.buckets, self.bucket_names, self.bucket_config = declare_buckets(
+            name,
+            BucketTarget(
+                prefix=prefix,
+                environment=ident.environment,
+                endpoint=self.endpoint,
+                access_key=self.access_key,
+                secret_key=self.secret_key,
+                force_destroy=args.force_destroy,
+            ),
+            args.buckets,
+            pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[deployment],
+                protect=args.protect_data,
+                retain_on_delete=args.retain_data_on_delete,
+            ),
+        )
         self.register_outputs(
             {
                 "endpoint": self.endpoint,
