@@ -5,7 +5,8 @@ was lost. In production a stateful resource must survive both an accidental ``de
 change that would replace it.
 
 Rule: in a production environment, every volume labelled ``appstack.stateful=true`` (a label
-that is unknown counts as stateful) and every appstack ``Bucket`` must have ``protect`` set, and
+that is unknown counts as stateful), every Kubernetes PersistentVolumeClaim and every appstack
+``Bucket`` must have ``protect`` set, and
 ``retain_on_delete`` where the source can tell it (the engine-less check can; the policy pack's
 resource options do not carry it, so there only ``protect`` is enforced).
 """
@@ -13,6 +14,7 @@ resource options do not carry it, so there only ``protect`` is enforced).
 from __future__ import annotations
 
 from appstack.contract import BUCKET, STATEFUL_LABEL, VOLUME, is_unknown
+from policies import kubernetes
 from policies.model import PolicyContext, PolicySpec, Resource, Violation
 
 SPEC = PolicySpec(
@@ -25,7 +27,7 @@ SPEC = PolicySpec(
 
 def is_stateful(resource: Resource) -> bool:
     """True for buckets, and for volumes labelled stateful (or whose label is not known yet)."""
-    if resource.type == BUCKET:
+    if resource.type in (BUCKET, kubernetes.PVC):
         return True
     if resource.type != VOLUME:
         return False

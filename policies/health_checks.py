@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from appstack.contract import CONTAINER
+from policies import kubernetes
 from policies.model import PolicyContext, PolicySpec, Resource, Violation
 
 SPEC = PolicySpec(
@@ -47,7 +48,17 @@ def health_check_problem(healthcheck: Any) -> str | None:
 
 
 def check(resource: Resource, ctx: PolicyContext) -> list[Violation]:
-    """Violations of health-checks for one resource (containers that must keep running)."""
+    """Violations of health-checks for one resource (containers that must keep running, and
+    the containers of long-running Kubernetes workloads: a readiness and a liveness probe)."""
+    if resource.type in kubernetes.WORKLOADS:
+        return [
+            SPEC.violation(
+                resource,
+                f"{resource.name}: {problem}: give it one (an exec probe such as pg_isready) so "
+                "the rollout waits until it is ready and a hung process is restarted.",
+            )
+            for problem in kubernetes.probe_problems(resource)
+        ]
     if resource.type != CONTAINER or resource.props.get("mustRun") is False:
         return []
     violations = []

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from appstack.contract import CONTAINER
+from policies import kubernetes
 from policies.model import PolicyContext, PolicySpec, Resource, Violation, path_is_secret
 
 SPEC = PolicySpec(
@@ -69,6 +70,8 @@ def plaintext_paths(
         return
     if isinstance(value, Mapping):
         for key, item in value.items():
+            if key == "valueFrom":
+                continue  # a Kubernetes reference to a Secret, not a value
             item_path = f"{path}.{key}" if path else str(key)
             yield from plaintext_paths(item, item_path, str(key), is_secret)
         return
@@ -90,6 +93,8 @@ def check(resource: Resource, ctx: PolicyContext) -> list[Violation]:
     """Violations of no-plaintext-secrets in one resource's props (the Stack's are its outputs)."""
     if resource.type == STACK_TYPE:
         return check_outputs(resource.props, resource.secret_props, ctx)
+    if resource.type in kubernetes.WORKLOADS:
+        return check_pod_env(resource)
     findings = plaintext_paths(resource.props, "", "", resource.is_secret)
     what = "environment entry" if resource.type == CONTAINER else "property"
     return [
@@ -101,6 +106,32 @@ def check(resource: Resource, ctx: PolicyContext) -> list[Violation]:
         )
         for path, key in findings
     ]
+
+
+def check_pod_env(resource: Resource) -> list[Violation]:
+    """A workload's env entries: a credential given as a literal `value` is readable by anyone
+    who may read the pod spec, secret in Pulumi's state or not; only a secretKeyRef keeps it in
+    a Secret. Other props are checked as for any resource."""
+    violations = [
+        SPEC.violation(
+            resource,
+            f"{resource.name} {path} ({name}) holds a credential as a literal value in the pod "
+            "spec: read it from a Secret (valueFrom.secretKeyRef).",
+        )
+        for path, name, value in kubernetes.literal_env(resource)
+        if _leaks(name, value)
+    ]
+    findings = plaintext_paths(resource.props, "", "", resource.is_secret)
+    violations.extend(
+        SPEC.violation(
+            resource,
+            f"{resource.name} property {path} ({key}) holds a credential in plain text: make "
+            "it a secret.",
+        )
+        for path, key in findings
+        if ".env[" not in path
+    )
+    return violations
 
 
 def check_outputs(

@@ -26,6 +26,7 @@ from appstack.contract import (
     InvalidImageReference,
     parse_image_reference,
 )
+from policies import kubernetes
 from policies.image_sources import ImageSource, image_sources, plays_database_role
 from policies.model import PolicyContext, PolicySpec, Resource, Violation
 
@@ -85,8 +86,29 @@ def _check_source(
     )
 
 
+def check_workload(resource: Resource, ctx: PolicyContext) -> list[Violation]:
+    """A Kubernetes workload: its database containers must run a pgvector image, and no
+    container (init containers included) may run another PostgreSQL image."""
+    database = kubernetes.plays_database_role(resource)
+    violations = []
+    for path, container in kubernetes.containers(resource):
+        image = container.get("image") if isinstance(container, dict) else None
+        role = database and "initContainers" not in path
+        violation = _check_source(resource, ImageSource(f"{path} image", image), role, ctx)
+        if violation is not None:
+            violations.append(violation)
+    if database and not violations and not any(kubernetes.containers(resource, init=False)):
+        violations.append(
+            SPEC.violation(resource, f"cannot verify {resource.name}: it declares no containers.")
+        )
+    return violations
+
+
 def check(resource: Resource, ctx: PolicyContext) -> list[Violation]:
-    """Violations of pgvector-only for one resource (RemoteImage or Container; others pass)."""
+    """Violations of pgvector-only for one resource (RemoteImage, Container, Kubernetes
+    workload; others pass)."""
+    if resource.type in kubernetes.WORKLOADS:
+        return check_workload(resource, ctx)
     if resource.type not in (REMOTE_IMAGE, CONTAINER):
         return []
     sources = image_sources(resource)

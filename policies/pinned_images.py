@@ -16,6 +16,7 @@ cannot be read (unknown at preview, malformed) are violations.
 from __future__ import annotations
 
 from appstack.contract import REMOTE_IMAGE, InvalidImageReference, parse_image_reference
+from policies import kubernetes
 from policies.image_sources import ImageSource, image_sources
 from policies.model import PolicyContext, PolicySpec, Resource, Violation
 
@@ -62,6 +63,13 @@ def _check_source(resource: Resource, source: ImageSource, production: bool) -> 
 def check(resource: Resource, ctx: PolicyContext) -> list[Violation]:
     """Violations of pinned-images for one resource (RemoteImage or Container; others pass)."""
     production = ctx.is_production(resource)
+    if resource.type in kubernetes.WORKLOADS:
+        images = [
+            ImageSource(f"{path} image", c.get("image") if isinstance(c, dict) else None)
+            for path, c in kubernetes.containers(resource)
+        ]
+        found = (_check_source(resource, image, production) for image in images)
+        return [violation for violation in found if violation is not None]
     if resource.type == REMOTE_IMAGE and resource.props.get("build") is not None:
         if not production:
             return []
