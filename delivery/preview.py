@@ -31,7 +31,8 @@ then renders that stack's "No usable preview" section.
 Data-loss flags follow what each resource type's delete really does (``DELETE_EFFECTS``): a
 Docker volume's delete removes its data, a bucket's removes the bucket, a container's removes its
 anonymous volumes (a database container keeps its data there unless a named volume is mounted),
-and a ``PgvectorExtension``'s delete never drops anything.
+a Kubernetes PersistentVolumeClaim's releases its volume and a StatefulSet's takes its pods (and
+templated claims) with it, and a ``PgvectorExtension``'s delete never drops anything.
 
 The comment is kept under GitHub's 65,536-character limit by lowering the level of detail (long
 lists become counts per type, "and N more" lines) until it fits; a table is never cut in half and
@@ -143,8 +144,22 @@ def _input(state: Mapping[str, Any], key: str) -> Any:
     return props.get(key) if isinstance(props, Mapping) else None
 
 
+def _claim_delete(_resource: DeletedState) -> str:
+    """Deleting a PersistentVolumeClaim releases its volume; with the usual `Delete` reclaim
+    policy the volume and its data go with it."""
+    return "persistent volume claim"
+
+
+def _statefulset_delete(_resource: DeletedState) -> str:
+    """Replacing or deleting a StatefulSet stops its database pods, and claims it made from
+    `volumeClaimTemplates` go with it under a `Delete` retention policy: a reviewer must see it."""
+    return "statefulset"
+
+
 DELETE_EFFECTS: dict[str, Callable[[DeletedState], str]] = {
     "docker:index/volume:Volume": _volume_delete,
+    "kubernetes:core/v1:PersistentVolumeClaim": _claim_delete,
+    "kubernetes:apps/v1:StatefulSet": _statefulset_delete,
     "pulumi-python:dynamic/appstack:Bucket": _bucket_delete,
     "pulumi-python:dynamic/appstack:PgvectorExtension": _pgvector_delete,
     CONTAINER_TYPE: _container_delete,

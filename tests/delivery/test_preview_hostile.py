@@ -228,6 +228,14 @@ def test_a_pgvector_extension_replacement_is_not_data_loss() -> None:
     ("type_", "name", "inputs", "reason"),
     [
         ("docker:index/volume:Volume", "appstack-database-data", {}, "docker volume"),
+        (
+            "kubernetes:core/v1:PersistentVolumeClaim",
+            "appstack-database-data",
+            {},
+            "persistent volume claim",
+        ),
+        ("kubernetes:apps/v1:StatefulSet", "appstack-database-statefulset", {}, "statefulset"),
+        ("kubernetes:apps/v1:Deployment", "appstack-backend-deployment", {}, ""),
         ("pulumi-python:dynamic/appstack:Bucket", "appstack-objectstore-temp", {}, "bucket"),
         (
             "docker:index/container:Container",
@@ -271,6 +279,8 @@ def test_every_appstack_resource_type_with_a_delete_effect_is_declared_in_one_pl
         "docker:index/container:Container",
         "pulumi-python:dynamic/appstack:Bucket",
         "pulumi-python:dynamic/appstack:PgvectorExtension",
+        "kubernetes:core/v1:PersistentVolumeClaim",
+        "kubernetes:apps/v1:StatefulSet",
     }
 
 
