@@ -22,7 +22,7 @@ APPSTACK_CACHE ?= $(HOME)/.cache/appstack
 WITH_TOOLCHAIN := $(if $(wildcard $(APPSTACK_CACHE)/pulumi-$(PULUMI_CLI_VERSION)/bin/pulumi),. toolchain/env.sh;,)
 PULUMI_ENV := $(WITH_TOOLCHAIN) $(WITH_PASSPHRASE)
 
-.PHONY: setup venv up preview destroy test test-fast test-k8s e2e check verify lint bench system minio engine k8s toolchain images clean
+.PHONY: setup venv up preview destroy test test-fast test-k8s e2e e2e-k8s check verify lint bench system minio engine k8s toolchain images clean
 
 # The pinned requirements, then this checkout's package `appstack` in editable mode: the program,
 # the policy pack, delivery, the tests and Pulumi's dynamic-provider processes all import it from
@@ -91,10 +91,15 @@ test: venv toolchain
 e2e: venv toolchain k8s
 	bash tests/e2e/run.sh
 
+# The whole platform on Kubernetes (tests/e2e/test_ci_k8s_stack.py): the ci-k8s stack under the
+# real engine on the local cluster, with the images of the local Docker engine imported into it.
+e2e-k8s: venv toolchain k8s
+	APPSTACK_E2E_MARKERS="e2e and k8s" bash tests/e2e/run.sh
+
 # The Kubernetes tests: a real cluster on 127.0.0.1 (scripts/k8s-cluster.sh) and the real engine
 # with pulumi-kubernetes; they import appstack/redis from the local Docker engine (`make images`).
 test-k8s: venv k8s
-	$(PY) -m pytest -q -m k8s
+	$(PY) -m pytest -q -m "k8s and not e2e"
 
 # Everything that needs no real server (nor the fresh virtualenv the wheel is installed into).
 test-fast: venv

@@ -153,7 +153,10 @@ def test_no_pod_holds_a_credential_as_a_literal_value() -> None:
 def test_the_ci_k8s_platform_runs_in_order_through_one_provider() -> None:
     run = run_stack("ci-k8s")
     assert [r.name for r in run.by_type(PROVIDER)] == ["appstack-kubernetes"]
-    assert run.named("appstack-namespace").inputs["metadata"]["name"] == "ci-k8s"
+    namespace = run.named("appstack-namespace")
+    assert namespace.inputs["metadata"]["name"] == "ci-k8s"
+    # ci-k8s keeps its data on delete, so its namespace (which would take the claims) stays too.
+    assert namespace.retain_on_delete and all(c.retain_on_delete for c in run.by_type(PVC))
     provider = run.named("appstack-kubernetes")
     for resource in run.resources:
         if resource.type.startswith("kubernetes:"):

@@ -65,7 +65,13 @@ class KubernetesPlatform(pulumi.ComponentResource):
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata={"name": cluster.namespace, "labels": {"appstack.environment": env}},
-            opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+            # Deleting a namespace deletes every claim in it: it is kept where the data is.
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=self.provider,
+                protect=settings.data.protect,
+                retain_on_delete=settings.data.retain_on_delete,
+            ),
         )
         shared: dict[str, Any] = {
             "provider": self.provider,

@@ -1,0 +1,203 @@
+"""The whole platform on Kubernetes under the real engine: the `ci-k8s` stack from nothing to
+destroyed, on the one-node cluster of scripts/k8s-cluster.sh (started here, stopped by PID).
+
+The tests run in file order on one stack: `up` reaches a ready platform that verify accepts;
+nothing changes when nothing changed; a new backend image runs a new migration Job and rolls the
+Deployment; a failing migration stops the update and the old pods keep serving; a non-pgvector
+database image is refused at preview; `destroy` keeps the retained data claims. The images come
+from images/build.sh in the local Docker engine and are imported into the cluster's containerd.
+Every pod runs on the node's network on 127.0.0.1; nothing is routed to a pod or cluster address.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from appstack.k8s.migration import job_name
+from delivery.verify import verify_stack
+from tests.e2e.platform import (
+    DeployedStack,
+    build_variant,
+    committed_stack_config,
+    docker,
+    http_status,
+    new_stack,
+)
+from tests.k8s.cluster import Cluster
+from tests.realservers.process import free_port
+
+pytestmark = [pytest.mark.real, pytest.mark.e2e, pytest.mark.k8s]
+
+STACK = "ci-k8s"
+NAMESPACE = "ci-k8s"
+IMAGES = (
+    "pgvector/pgvector:pg18-appstack",
+    "appstack/redis:7-bookworm",
+    "appstack/minio:DEVELOPMENT.2026-02-12T20-18-48Z",
+    "appstack/backend:ci",
+)
+BACKEND_IMAGE = "appstack/backend:ci"
+NEW_BACKEND_IMAGE = "appstack/backend:appstack-e2e-k8s-new"
+MIGRATION = ["alembic", "upgrade", "head"]
+FAILING_MIGRATION = ["sh", "-c", "echo migration failed >&2; exit 3"]
+CLAIMS = {"database-data", "cache-data", "objectstore-data"}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A fresh cluster with the stack's images imported; stopped by PID at the end."""
+    cluster = Cluster(tmp_path_factory.mktemp("k8s-e2e-cluster"))
+    cluster.require_built()
+    try:
+        cluster.script("start")
+        cluster.script("import-image", *IMAGES)
+        yield cluster
+    finally:
+        cluster.script("stop")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, cluster: Cluster) -> Iterator[DeployedStack]:
+    """The ci-k8s stack on free loopback ports, its kubeconfig set as a secret (through stdin)."""
+    config = committed_stack_config(STACK)
+    for section, keys in {
+        "database": ("port",),
+        "cache": ("port",),
+        "objectStore": ("port", "consolePort"),
+        "backend": ("port",),
+    }.items():
+        for key in keys:
+            config[f"appstack:{section}"][key] = free_port()
+    deployed = new_stack(tmp_path_factory.mktemp("e2e-ci-k8s"), STACK, config)
+    deployed.project.run(
+        "config", "set", "--stack", STACK, "--secret", "--path",
+        "appstack:kubernetes.kubeconfig", stdin=cluster.kubeconfig.read_text(),
+    )  # fmt: skip
+    try:
+        yield deployed
+    finally:
+        print(f"pulumi command timings: {deployed.project.timings()}")
+        if deployed.resources():
+            deployed.pulumi("destroy", "--yes", ok=None, timeout=600)
+        docker("rmi", "--force", NEW_BACKEND_IMAGE, check=False)
+
+
+def kubectl_json(cluster: Cluster, *args: str) -> dict[str, Any]:
+    return dict(json.loads(cluster.kubectl(*args, "-n", NAMESPACE, "-o", "json").stdout))
+
+
+def backend_state(cluster: Cluster) -> tuple[str, int]:
+    """The backend Deployment's image and ready replicas."""
+    deployment = kubectl_json(cluster, "get", "deployment", "backend")
+    image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+    return str(image), int(deployment["status"].get("readyReplicas", 0))
+
+
+def jobs(cluster: Cluster) -> dict[str, dict[str, Any]]:
+    listed = kubectl_json(cluster, "get", "jobs")
+    return {item["metadata"]["name"]: item["status"] for item in listed["items"]}
+
+
+def test_up_from_nothing_reaches_a_ready_platform_that_verify_accepts(
+    stack: DeployedStack, cluster: Cluster
+) -> None:
+    stack.up()
+
+    outputs = stack.outputs()
+    assert outputs["target"] == "kubernetes"
+    assert outputs["database"]["pgvectorVersion"]
+    assert backend_state(cluster) == (BACKEND_IMAGE, 1)
+    first_job = job_name("migration", BACKEND_IMAGE, MIGRATION)
+    assert jobs(cluster)[first_job].get("succeeded") == 1
+    results = verify_stack(outputs, timeout=10.0, host="127.0.0.1")
+    assert [r for r in results if not r.ok] == [], results
+    # Credentials reach the pods through Secrets only: no pod spec holds one.
+    for kind in ("statefulset", "deployment", "job"):
+        specs = cluster.kubectl("get", kind, "-n", NAMESPACE, "-o", "json").stdout
+        for secret in (outputs["database"]["dsn"], outputs["objectStore"]["secretKey"]):
+            assert secret not in specs
+        assert "secretKeyRef" in specs
+
+
+def test_a_second_preview_shows_no_changes(stack: DeployedStack) -> None:
+    assert stack.changed_steps() == {}
+
+
+def test_a_new_backend_image_reruns_the_migration_and_rolls_the_deployment(
+    stack: DeployedStack, cluster: Cluster
+) -> None:
+    build_variant(BACKEND_IMAGE, NEW_BACKEND_IMAGE, "k8s-new")
+    cluster.script("import-image", NEW_BACKEND_IMAGE)
+    stack.set("backend.image", NEW_BACKEND_IMAGE)
+
+    steps = stack.changed_steps()
+    assert steps.get("appstack-migration-job") == "replace"
+    assert steps.get("appstack-backend-deployment") == "update"
+    assert not {"appstack-database-data", "appstack-database-statefulset"} & set(steps)
+    stack.up()
+
+    assert jobs(cluster)[job_name("migration", NEW_BACKEND_IMAGE, MIGRATION)]["succeeded"] == 1
+    assert backend_state(cluster) == (NEW_BACKEND_IMAGE, 1)
+    outputs = stack.outputs()
+    assert http_status(f"{outputs['backend']['url']}/health") == 200
+
+
+def test_a_failing_migration_stops_the_update_and_the_old_pods_keep_serving(
+    stack: DeployedStack, cluster: Cluster
+) -> None:
+    before = kubectl_json(cluster, "get", "pods", "-l", "app.kubernetes.io/name=backend")
+    serving = {pod["metadata"]["name"] for pod in before["items"]}
+    stack.set_object("backend", {
+        **committed_stack_config(STACK)["appstack:backend"],
+        "image": BACKEND_IMAGE,
+        "port": int(stack.outputs()["backend"]["url"].rsplit(":", 1)[1]),
+        "migrationCommand": FAILING_MIGRATION,
+    })  # fmt: skip
+    failed = stack.up(ok=False)
+
+    failing_job = job_name("migration", BACKEND_IMAGE, FAILING_MIGRATION)
+    assert failing_job in failed.output or "appstack-migration-job" in failed.output
+    assert jobs(cluster)[failing_job].get("failed", 0) >= 1
+    # The Deployment was never touched: the same pods run the image the last good update gave.
+    assert backend_state(cluster) == (NEW_BACKEND_IMAGE, 1)
+    after = kubectl_json(cluster, "get", "pods", "-l", "app.kubernetes.io/name=backend")
+    assert {pod["metadata"]["name"] for pod in after["items"]} == serving
+    assert http_status(f"{stack.outputs()['backend']['url']}/health") == 200
+
+    # Back to the last good configuration.
+    stack.set_object("backend", {
+        **committed_stack_config(STACK)["appstack:backend"],
+        "image": NEW_BACKEND_IMAGE,
+        "port": int(stack.outputs()["backend"]["url"].rsplit(":", 1)[1]),
+    })  # fmt: skip
+    stack.up()
+    assert backend_state(cluster) == (NEW_BACKEND_IMAGE, 1)
+
+
+def test_a_database_image_without_pgvector_is_refused_at_preview(
+    stack: DeployedStack, cluster: Cluster
+) -> None:
+    stack.set("database.image", "postgres:15-alpine")
+    refused = stack.preview(ok=False)
+    assert "pgvector-only" in refused.output
+    assert "appstack-database-statefulset" in refused.output
+    statefulset = kubectl_json(cluster, "get", "statefulset", "database")
+    assert statefulset["spec"]["template"]["spec"]["containers"][0]["image"] == IMAGES[0]
+    stack.set("database.image", IMAGES[0])
+
+
+def test_destroy_keeps_the_retained_data_claims(stack: DeployedStack, cluster: Cluster) -> None:
+    stack.pulumi("destroy", "--yes", timeout=600)
+
+    deadline = time.monotonic() + 120
+    while kubectl_json(cluster, "get", "pods")["items"] and time.monotonic() < deadline:
+        time.sleep(2)
+    assert kubectl_json(cluster, "get", "pods")["items"] == []
+    claims = kubectl_json(cluster, "get", "pvc")["items"]
+    assert {claim["metadata"]["name"] for claim in claims} == CLAIMS
+    assert all(claim["status"]["phase"] == "Bound" for claim in claims)
