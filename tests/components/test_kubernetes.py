@@ -264,3 +264,22 @@ def test_a_cache_without_persistence_keeps_no_claim() -> None:
     deployment = run.named("cache-deployment")
     assert deployment.inputs["spec"]["strategy"] == {"type": "Recreate"}
     assert pod(deployment)["volumes"] == [{"name": "data", "emptyDir": {}}]
+
+
+def test_the_data_directory_is_given_to_the_image_user_before_the_server_starts() -> None:
+    """A node volume comes owned by root; the pgvector, Redis and MinIO images run as users."""
+
+    def program() -> None:
+        KubernetesDatabase("db", KubernetesDatabaseArgs(**shared()))
+        KubernetesDatabase("plain", KubernetesDatabaseArgs(data_owner=None, port=5433, **shared()))
+
+    run = build(program)
+    [init] = pod(run.named("db-statefulset"))["initContainers"]
+    assert (
+        init["image"]
+        == run.named("db-statefulset").inputs["spec"]["template"]["spec"]["containers"][0]["image"]
+    )
+    assert init["securityContext"]["runAsUser"] == 0
+    assert init["command"][:2] == ["sh", "-c"] and "chown -R postgres:" in init["command"][2]
+    assert init["command"][3] == "/var/lib/postgresql/data"
+    assert "initContainers" not in pod(run.named("plain-statefulset"))

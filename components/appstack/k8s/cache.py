@@ -35,6 +35,7 @@ class KubernetesCacheArgs(common.KubernetesStatefulArgs):
     max_memory_mb: int = _DEFAULTS["maxMemoryMb"]
     max_memory_policy: str = _DEFAULTS["maxMemoryPolicy"]
     persistence: bool = _DEFAULTS["persistence"]
+    data_owner: str | None = "redis"
 
 
 class KubernetesCache(pulumi.ComponentResource):
@@ -121,7 +122,16 @@ class KubernetesCache(pulumi.ComponentResource):
                 "selector": {"match_labels": {"app.kubernetes.io/name": ident.object_name}},
                 "template": {
                     "metadata": {"labels": pod_labels},
-                    "spec": common.pod_spec(args, [redis], volumes=volumes),
+                    "spec": common.pod_spec(
+                        args,
+                        [redis],
+                        volumes=volumes,
+                        init_containers=(
+                            common.data_owner_init(args, args.image, "data", "/data")
+                            if args.persistence
+                            else []
+                        ),
+                    ),
                 },
             },
             opts=common.options(args, self),

@@ -30,6 +30,7 @@ _NETWORK = section("network")
 DNS_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 QUANTITY = re.compile(r"[0-9]+(\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?")
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 
 
 @dataclass(kw_only=True)
@@ -71,6 +72,11 @@ class KubernetesStatefulArgs(KubernetesArgs):
     """Protect the claim (and buckets): a delete or replacement fails until unprotected."""
     retain_data_on_delete: bool = _DATA["retainOnDelete"]
     """Keep the claim (and buckets) in the cluster when removed from the stack."""
+    data_owner: str | None = None
+    """The user the image runs as (`postgres`), who is given the claim's directory before the
+    server starts: a volume of the node (hostPath, local) comes owned by root, unlike a Docker
+    volume, which takes the image's ownership. Skipped by an image without that user (one that
+    runs as root). None: never. Each component has its image's usual user as default."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,8 @@ def identify(name: str, args: KubernetesArgs, problems: Problems) -> Identity:
             problems.bad("storage_size", "a Kubernetes quantity such as 1Gi", args.storage_size)
         if args.storage_class is not None:
             problems.matches("storage_class", args.storage_class, DNS_LABEL, "a class name")
+        if args.data_owner is not None:
+            problems.matches("data_owner", args.data_owner, USER_NAME, "a user name")
     return Identity(environment=environment, object_name=object_name)
 
 
@@ -180,6 +188,7 @@ def pod_spec(
     containers: list[dict[str, Any]],
     *,
     volumes: Sequence[dict[str, Any]] = (),
+    init_containers: Sequence[dict[str, Any]] = (),
     restart_policy: str | None = None,
 ) -> dict[str, Any]:
     """A pod on the node's network, without a service account token, quick to stop."""
@@ -192,6 +201,8 @@ def pod_spec(
         "containers": containers,
         "volumes": list(volumes),
     }
+    if init_containers:
+        spec["init_containers"] = list(init_containers)
     if restart_policy:
         spec["restart_policy"] = restart_policy
     return spec
@@ -230,6 +241,31 @@ def container(
         spec["readiness_probe"] = probe(probe_command, args.health)
         spec["liveness_probe"] = liveness(probe_command, args.health)
     return spec
+
+
+def data_owner_init(
+    args: KubernetesStatefulArgs, image: str, volume: str, mount_path: str
+) -> list[dict[str, Any]]:
+    """The init container that gives the data directory to `args.data_owner` (none if None)."""
+    if args.data_owner is None:
+        return []
+    owner = args.data_owner
+    return [
+        {
+            "name": "data-owner",
+            "image": image,
+            "image_pull_policy": args.image_pull_policy,
+            "command": [
+                "sh",
+                "-c",
+                f'if id -u {owner} >/dev/null 2>&1; then chown -R {owner}: "$0"; fi',
+                mount_path,
+            ],
+            "resources": resources(args),
+            "security_context": {"run_as_user": 0, "allow_privilege_escalation": False},
+            "volume_mounts": [{"name": volume, "mount_path": mount_path}],
+        }
+    ]
 
 
 def data_claim(

@@ -39,6 +39,7 @@ class KubernetesDatabaseArgs(common.KubernetesStatefulArgs):
     database_name: str = _DEFAULTS["name"]
     user: str = _DEFAULTS["user"]
     connect_timeout_seconds: int = _DEFAULTS["connectTimeoutSeconds"]
+    data_owner: str | None = "postgres"
 
 
 class KubernetesDatabase(pulumi.ComponentResource):
@@ -120,6 +121,7 @@ class KubernetesDatabase(pulumi.ComponentResource):
                     "spec": common.pod_spec(
                         args,
                         [server],
+                        init_containers=common.data_owner_init(args, args.image, "data", DATA_PATH),
                         volumes=[
                             {
                                 "name": "data",

@@ -47,6 +47,7 @@ class KubernetesObjectStoreArgs(common.KubernetesStatefulArgs):
     bucket_prefix: str | None = None
     """The first part of every bucket name. Default `{environment}-{name}`."""
     force_destroy: bool = _DEFAULTS["forceDestroy"]
+    data_owner: str | None = "minio"
 
 
 class KubernetesObjectStore(pulumi.ComponentResource):
@@ -137,6 +138,7 @@ class KubernetesObjectStore(pulumi.ComponentResource):
                     "spec": common.pod_spec(
                         args,
                         [minio],
+                        init_containers=common.data_owner_init(args, args.image, "data", DATA_PATH),
                         volumes=[
                             {
                                 "name": "data",
