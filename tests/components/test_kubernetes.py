@@ -213,7 +213,7 @@ def test_the_migration_job_is_named_after_the_image_so_a_new_image_reruns_it() -
     assert job.inputs["metadata"]["name"] == first
     assert job.inputs["spec"]["backoffLimit"] == 0
     assert pod(job)["restartPolicy"] == "Never"
-    assert only_container(job)["command"] == command
+    assert only_container(job)["args"] == command  # as `docker run IMAGE CMD...` gives it
     revision = run.named("migration-revision")
     assert job.urn in revision.dependencies
     assert "environment" in revision.secret_inputs

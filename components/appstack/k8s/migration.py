@@ -78,7 +78,7 @@ class KubernetesMigration(pulumi.ComponentResource):
                 common.plain_env("PYTHONDONTWRITEBYTECODE", "1"),
                 common.plain_env("APPSTACK_ENVIRONMENT", ident.environment),
             ],
-            command=list(args.migration_command),
+            args_=list(args.migration_command),
         )
         # The migration Job: depend on it to start after the schema is at head.
         self.run: k8s.batch.v1.Job = k8s.batch.v1.Job(
