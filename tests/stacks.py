@@ -11,8 +11,10 @@ from appstack.settings import NAMESPACE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = REPO_ROOT / "__main__.py"
-STACKS = ("dev", "stage", "prod", "ci")
+STACKS = ("dev", "stage", "prod", "ci", "ci-k8s")
 """The committed stacks."""
+DOCKER_STACKS = ("dev", "stage", "prod", "ci")
+"""The committed stacks of the Docker target (`ci-k8s` is the Kubernetes one)."""
 
 
 def stack_config(stack: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from appstack.contract import UNKNOWN
 from appstack.graph import ProgramRun, RecordedResource
 from appstack.migration import runner_command
 from appstack.settings import parse_settings
-from tests.stacks import REPO_ROOT, run_stack, stack_config
+from tests.stacks import DOCKER_STACKS, REPO_ROOT, run_stack, stack_config
 
 CONTAINER = "docker:index/container:Container"
 VOLUME = "docker:index/volume:Volume"
@@ -346,7 +346,8 @@ def test_buckets_and_their_rules(programs: dict[str, ProgramRun]) -> None:
 def test_preview_of_a_new_stack_has_unknown_image_ids_but_plain_labels(
     previews: dict[str, ProgramRun],
 ) -> None:
-    for stack, run in previews.items():
+    for stack in DOCKER_STACKS:
+        run = previews[stack]
         database = container(run, "database")
         assert database.inputs.get("image", UNKNOWN) is UNKNOWN
         assert labels(database)["appstack.image"] == stack_config(stack)["database"]["image"]

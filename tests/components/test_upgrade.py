@@ -24,13 +24,13 @@ import pytest
 from appstack.contract import COMMAND, RANDOM_PASSWORD
 from appstack.docker_target import LOCAL_HOST
 from appstack.graph import ProgramRun
-from tests.stacks import STACKS
+from tests.stacks import DOCKER_STACKS
 
 BEFORE = json.loads((Path(__file__).parent / "urns_0fa188f.json").read_text())
 DOCKER_PROVIDER = "pulumi:providers:docker"
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", DOCKER_STACKS)
 def test_every_urn_of_a_committed_stack_is_what_it_was_before_the_package(
     programs: dict[str, ProgramRun], stack: str
 ) -> None:
@@ -38,7 +38,7 @@ def test_every_urn_of_a_committed_stack_is_what_it_was_before_the_package(
     assert sorted(urns) == BEFORE[stack]
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", DOCKER_STACKS)
 def test_the_upgrade_adds_one_local_docker_provider_and_moves_only_docker_resources_onto_it(
     programs: dict[str, ProgramRun], stack: str
 ) -> None:
@@ -60,7 +60,7 @@ def test_the_upgrade_adds_one_local_docker_provider_and_moves_only_docker_resour
             assert resource.provider == "", resource.name
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", DOCKER_STACKS)
 def test_a_local_stack_s_migration_step_is_unchanged_by_the_docker_target(
     programs: dict[str, ProgramRun], stack: str
 ) -> None:
