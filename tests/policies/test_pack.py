@@ -295,3 +295,59 @@ def test_the_provider_s_host_reaches_remote_bind_address(pack: RecordedPack) -> 
     assert diagnostics("unix:///var/run/docker.sock") == []
     allowed = {"remote-bind-address": {"allowAllInterfaces": True}}
     assert diagnostics("ssh://deploy@mini.lan", allowed) == []
+
+
+def database_statefulset(image: str, env: list[dict[str, Any]]) -> dict[str, Any]:
+    """Wire props of the Kubernetes database StatefulSet as the engine sends them."""
+    probe = {"exec": {"command": ["sh", "-c", "pg_isready"]}}
+    container = {
+        "name": "postgres",
+        "image": image,
+        "env": env,
+        "readinessProbe": probe,
+        "livenessProbe": probe,
+    }
+    return {
+        "metadata": {"name": "database", "namespace": "dev"},
+        "spec": {
+            "template": {
+                "metadata": {"labels": {"appstack.role": "database"}},
+                "spec": {"containers": [container]},
+            }
+        },
+    }
+
+
+def analyze_statefulset(pack: RecordedPack, props: dict[str, Any]) -> list[Any]:
+    type_, name = "kubernetes:apps/v1:StatefulSet", "appstack-database-statefulset"
+    request = analyzer_pb2.AnalyzeRequest(
+        type=type_, name=name, urn=urn("dev", "database", type_, name), properties=struct(props)
+    )
+    return list(servicer(pack).Analyze(request, None).diagnostics)
+
+
+def test_the_pack_judges_a_kubernetes_database_workload(pack: RecordedPack) -> None:
+    by_secret = [
+        {"name": "POSTGRES_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}}
+    ]
+    assert (
+        analyze_statefulset(pack, database_statefulset("pgvector/pgvector:pg17", by_secret)) == []
+    )
+    refused = analyze_statefulset(pack, database_statefulset("postgres:15-alpine", by_secret))
+    assert [d.policyName for d in refused] == ["pgvector-only"]
+    # A literal credential in the pod spec is refused by the stack policy, secret in state or not.
+    literal = [{"name": "POSTGRES_PASSWORD", "value": secret("hunter2-hunter2")}]
+    type_, name = "kubernetes:apps/v1:StatefulSet", "appstack-database-statefulset"
+    request = analyzer_pb2.AnalyzeStackRequest(
+        resources=[
+            analyzer_pb2.AnalyzerResource(
+                type=type_,
+                name=name,
+                urn=urn("dev", "database", type_, name),
+                properties=struct(database_statefulset("pgvector/pgvector:pg17", literal)),
+            )
+        ]
+    )
+    leaked = list(servicer(pack).AnalyzeStack(request, None).diagnostics)
+    assert [d.policyName for d in leaked] == ["no-plaintext-secrets"]
+    assert "secretKeyRef" in leaked[0].message and "hunter2" not in leaked[0].message
