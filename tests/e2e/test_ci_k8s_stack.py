@@ -169,14 +169,19 @@ def test_a_failing_migration_stops_the_update_and_the_old_pods_keep_serving(
     assert {pod["metadata"]["name"] for pod in after["items"]} == serving
     assert http_status(f"{stack.outputs()['backend']['url']}/health") == 200
 
-    # Back to the last good configuration.
-    stack.set_object("backend", {
-        **committed_stack_config(STACK)["appstack:backend"],
-        "image": NEW_BACKEND_IMAGE,
-        "port": int(stack.outputs()["backend"]["url"].rsplit(":", 1)[1]),
-    })  # fmt: skip
+    # A good configuration again: the first image, whose Job (deleted when the second image's
+    # replaced it) runs anew under its own name, then its pods take over.
+    stack.set_object(
+        "backend",
+        {
+            **committed_stack_config(STACK)["appstack:backend"],
+            "image": BACKEND_IMAGE,
+            "port": int(stack.outputs()["backend"]["url"].rsplit(":", 1)[1]),
+        },
+    )
     stack.up()
-    assert backend_state(cluster) == (NEW_BACKEND_IMAGE, 1)
+    assert backend_state(cluster) == (BACKEND_IMAGE, 1)
+    assert http_status(f"{stack.outputs()['backend']['url']}/health") == 200
 
 
 def test_a_database_image_without_pgvector_is_refused_at_preview(
