@@ -163,8 +163,13 @@ class DeployedStack:
         self.pulumi("config", "set", "--path", f"appstack:{path}", value)
 
     def set_object(self, key: str, value: Any) -> None:
-        """Replace one structured config value (`objectStore`) with `value`."""
-        self.pulumi("config", "set", "--json", f"appstack:{key}", json.dumps(value))
+        """Replace one structured config value (`objectStore`) with `value`, in the stack file
+        (the CLI built here, v3.259.0, has no `config set --json`); secure values stay as they
+        are."""
+        path = self.directory / f"Pulumi.{self.stack}.yaml"
+        document = yaml.safe_load(path.read_text()) or {}
+        document.setdefault("config", {})[f"appstack:{key}"] = value
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
 
     def outputs(self) -> dict[str, Any]:
         """The stack outputs with secrets revealed (kept in memory, never printed)."""
