@@ -85,9 +85,10 @@ k8s: engine
 test: venv toolchain
 	$(PY) -m pytest -q -m "not e2e and not k8s"
 
-# The whole platform under the real engine on the local Docker engine (tests/e2e/run.sh). The
-# YAML program's `pulumi package add provider/` loads every plugin the checkout's virtualenv
-# declares, pulumi-kubernetes' among them, so it needs `make k8s` too.
+# The whole platform under the real engine on the local Docker engine, and the ci-k8s stack on the
+# local Kubernetes cluster (tests/e2e/run.sh). The YAML program's `pulumi package add provider/`
+# loads every plugin the checkout's virtualenv declares, pulumi-kubernetes' among them, so it needs
+# `make k8s` anyway.
 e2e: venv toolchain k8s
 	bash tests/e2e/run.sh
 
