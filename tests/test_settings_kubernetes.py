@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from appstack.defaults import defaults
 from appstack.settings import SettingsError, parse_settings
 from tests.stacks import stack_config
 
@@ -118,3 +119,13 @@ def test_cluster_settings_are_checked_on_a_docker_stack_too() -> None:
     values["kubernetes"] = {"storageSize": "big"}
     with pytest.raises(SettingsError, match=r"kubernetes\.storageSize"):
         parse_settings("dev", values)
+
+
+def test_a_docker_section_is_refused_on_a_kubernetes_stack_unless_it_is_the_default() -> None:
+    """The CLI passes every key declared in Pulumi.yaml with its default, `docker` included."""
+    values = kubernetes_stack()
+    values["docker"] = defaults()["docker"]
+    assert parse_settings("ci-k8s", values).target == "kubernetes"
+    values["docker"] = {**defaults()["docker"], "host": "ssh://deploy@mini.lan"}
+    with pytest.raises(SettingsError, match=r"appstack:docker: expected its defaults on a kuber"):
+        parse_settings("ci-k8s", values)

@@ -504,8 +504,9 @@ def parse_settings(
             "true (reaching the services through a port-forward is not implemented yet)",
             False,
         )
-    if target == "kubernetes" and raw_values.get("docker") is not None:
-        read.bad("docker", "no Docker engine settings on a kubernetes target", "a docker section")
+    # The CLI hands every declared key over with its default: only a changed section is refused.
+    if target == "kubernetes" and raw["docker"] != defaults["docker"]:
+        read.bad("docker", "its defaults on a kubernetes target (no Docker engine is used)", "")
     if target == "kubernetes" and not backend_image:
         read.bad("backend.image", "an image reference (a cluster does not build app/)", "")
     if target == "kubernetes" and kubernetes.host_network and kubernetes.replicas != 1:
