@@ -98,9 +98,10 @@ e2e-k8s: venv toolchain k8s
 	APPSTACK_E2E_MARKERS="e2e and k8s" bash tests/e2e/run.sh
 
 # The Kubernetes tests: a real cluster on 127.0.0.1 (scripts/k8s-cluster.sh) and the real engine
-# with pulumi-kubernetes; they import appstack/redis from the local Docker engine (`make images`).
+# with pulumi-kubernetes; they import appstack/redis from the local Docker engine, which
+# tests/e2e/run.sh starts (and stops again if it started it) and builds the images on.
 test-k8s: venv k8s
-	$(PY) -m pytest -q -m "k8s and not e2e"
+	APPSTACK_E2E_MARKERS="k8s and not e2e" APPSTACK_E2E_PATHS=tests/k8s bash tests/e2e/run.sh
 
 # Everything that needs no real server (nor the fresh virtualenv the wheel is installed into).
 test-fast: venv

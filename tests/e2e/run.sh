@@ -6,7 +6,8 @@
 # images (images/build.sh, cached by their inputs); runs the tests marked e2e (tests/e2e), which
 # tear down every stack and container they create. Extra arguments go to pytest.
 # APPSTACK_E2E_MARKERS chooses the tests (default: all of them, the Kubernetes stack included,
-# which needs `make k8s`; `make e2e-k8s` runs only that one).
+# which needs `make k8s`; `make e2e-k8s` runs only that one), APPSTACK_E2E_PATHS where they are
+# (default tests/e2e; `make test-k8s` runs tests/k8s, which imports images from the engine, this way).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -27,5 +28,6 @@ start=$SECONDS
 bash images/build.sh all
 log "images ready in $((SECONDS - start))s"
 start=$SECONDS
-.venv/bin/python -m pytest -q -m "${APPSTACK_E2E_MARKERS:-e2e}" tests/e2e "$@"
+read -r -a paths <<<"${APPSTACK_E2E_PATHS:-tests/e2e}"
+.venv/bin/python -m pytest -q -m "${APPSTACK_E2E_MARKERS:-e2e}" "${paths[@]}" "$@"
 log "tests finished in $((SECONDS - start))s"
