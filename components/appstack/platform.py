@@ -25,6 +25,7 @@ from appstack.migration import Migration, MigrationArgs
 from appstack.network import Network, NetworkArgs
 from appstack.object_store import BucketSpec, ObjectStore, ObjectStoreArgs
 from appstack.settings import NAMESPACE, Settings, SettingsError
+from appstack.stack_outputs import stack_outputs
 
 if TYPE_CHECKING:
     from appstack.k8s.platform import KubernetesPlatform
@@ -232,46 +233,14 @@ class Platform(pulumi.ComponentResource):
             ),
         )
 
-        database = self.database
-        self.outputs = {
-            "environment": env,
-            "database": {
-                "host": database.host,
-                "port": database.port,
-                "name": database.database_name,
-                "user": database.user,
-                "dsn": database.dsn,
-                "pgvectorVersion": database.pgvector_version,
-                "serverVersion": database.server_version,
-                "image": db.image,
-            },
-            "cache": {
-                "host": self.cache.host,
-                "port": self.cache.port,
-                "url": self.cache.url,
-                "image": cache.image,
-            },
-            "objectStore": {
-                "endpoint": store.endpoint,
-                "accessKey": store.access_key,
-                "secretKey": store.secret_key,
-                "buckets": store.bucket_names,
-                "bucketConfig": store.bucket_config,
-                "image": store_settings.image,
-            },
-            "backend": {
-                "url": self.backend.url,
-                "image": image.reference,
-                "imageId": self.backend.image_id,
-                "healthPath": backend.health_path,
-            },
-            "migration": {"revision": self.migration.revision},
-            "corsOrigins": list(backend.cors_origins),
-            "images": {
-                "database": db.image,
-                "cache": cache.image,
-                "objectStore": store_settings.image,
-                "backend": image.reference,
-            },
-        }
+        self.outputs = stack_outputs(
+            settings,
+            database=self.database,
+            cache=self.cache,
+            store=store,
+            backend_url=self.backend.url,
+            backend_image=image.reference,
+            backend_image_id=self.backend.image_id,
+            migration_revision=self.migration.revision,
+        )
         self.register_outputs(self.outputs)

@@ -30,6 +30,7 @@ from appstack.k8s.object_store import (
 )
 from appstack.object_store import BucketSpec
 from appstack.settings import KubernetesSettings, Settings
+from appstack.stack_outputs import stack_outputs
 
 
 def kubernetes_provider(
@@ -185,48 +186,18 @@ class KubernetesPlatform(pulumi.ComponentResource):
                 depends_on=[self.migration.run, self.cache.deployment, *store.buckets],
             ),
         )
-        database = self.database
         self.outputs = {
-            "environment": env,
+            **stack_outputs(
+                settings,
+                database=self.database,
+                cache=self.cache,
+                store=store,
+                backend_url=self.backend.url,
+                backend_image=image,
+                backend_image_id=image,
+                migration_revision=self.migration.revision,
+            ),
             "target": "kubernetes",
             "kubernetes": {"namespace": self.namespace.metadata["name"]},
-            "database": {
-                "host": database.host,
-                "port": database.port,
-                "name": database.database_name,
-                "user": database.user,
-                "dsn": database.dsn,
-                "pgvectorVersion": database.pgvector_version,
-                "serverVersion": database.server_version,
-                "image": db.image,
-            },
-            "cache": {
-                "host": self.cache.host,
-                "port": self.cache.port,
-                "url": self.cache.url,
-                "image": cache.image,
-            },
-            "objectStore": {
-                "endpoint": store.endpoint,
-                "accessKey": store.access_key,
-                "secretKey": store.secret_key,
-                "buckets": store.bucket_names,
-                "bucketConfig": store.bucket_config,
-                "image": store_settings.image,
-            },
-            "backend": {
-                "url": self.backend.url,
-                "image": image,
-                "imageId": image,
-                "healthPath": backend.health_path,
-            },
-            "migration": {"revision": self.migration.revision},
-            "corsOrigins": list(backend.cors_origins),
-            "images": {
-                "database": db.image,
-                "cache": cache.image,
-                "objectStore": store_settings.image,
-                "backend": image,
-            },
         }
         self.register_outputs(self.outputs)
