@@ -8,6 +8,12 @@ message that names the host and says what to do: the host unreachable, the key r
 key unknown or changed, no docker CLI or engine there, an engine older than API 1.41. Messages
 never quote a credential: they name the host (any password in it masked) and the problem.
 
+For a `tcp://` host it connects with TLS as the docker provider will (the stack's CA, client
+certificate and key, written for the check to a private temporary directory removed right after)
+and asks the engine's `/version`: the host unreachable, its certificate not signed by
+`tlsCaCert` or not for that address, the client certificate refused, no engine answering, an
+engine older than API 1.41 each get one message.
+
 Whatever the target, a `DOCKER_CONTEXT` in the environment is refused: the docker provider would
 follow it instead of the stack's host. Under the mock monitor (`make check`, the tests) nothing
 is checked or contacted.
@@ -15,10 +21,16 @@ is checked or contacted.
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import re
+import ssl
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pulumi
 
@@ -129,15 +141,96 @@ def check_ssh_host(target: DockerTarget, run: Runner = _run) -> str:
             f"the remote `docker version` found no engine ({detail}). Start the Docker engine "
             "there and make sure the SSH user may use it (root or the docker group).",
         )
+    return _check_api_version(target.host, version)
+
+
+def _check_api_version(host: str, version: str) -> str:
     major, minor = (int(part) for part in version.split("."))
     if (major, minor) < MINIMUM_API_VERSION:
         wanted = ".".join(str(part) for part in MINIMUM_API_VERSION)
         raise PreflightError(
-            target.host,
+            host,
             f"its Docker engine speaks API {version}, older than the {wanted} appstack needs "
             "(Docker 20.10 or newer). Upgrade the engine there.",
         )
     return version
+
+
+def tls_version(target: DockerTarget, timeout: float = CONNECT_TIMEOUT_SECONDS) -> str:
+    """GET /version of a `tcp://` engine over TLS with the stack's material; the API version,
+    or PreflightError. The PEM text is written to a private temporary directory for `ssl`
+    (which reads files only) and removed before this returns."""
+    parts = urlsplit(target.host)
+    address, port = str(parts.hostname), int(parts.port or 0)
+    with tempfile.TemporaryDirectory(prefix="appstack-tls-") as private:
+        files = {"ca": target.tls_ca_cert, "cert": target.tls_cert, "key": target.tls_key}
+        paths = {}
+        for name, text in files.items():
+            path = Path(private) / f"{name}.pem"
+            path.touch(mode=0o600)
+            path.write_text(text)
+            paths[name] = str(path)
+        try:
+            context = ssl.create_default_context(cafile=paths["ca"])
+            context.load_cert_chain(paths["cert"], paths["key"])
+        except (ssl.SSLError, ValueError):
+            raise PreflightError(
+                target.host,
+                "its TLS material does not load: docker.tlsCaCert must be a CA certificate and "
+                "docker.tlsCert/tlsKey a client certificate and its (unencrypted) key that "
+                "belong together.",
+            ) from None
+        connection = http.client.HTTPSConnection(address, port, context=context, timeout=timeout)
+        try:
+            connection.request("GET", "/version")
+            response = connection.getresponse()
+            body = response.read(65536)
+            status = response.status
+        except ssl.SSLCertVerificationError as error:
+            raise PreflightError(
+                target.host,
+                f"its server certificate is not trusted ({error.verify_message}): it must be "
+                "signed by docker.tlsCaCert and name the address in docker.host.",
+            ) from None
+        except ssl.SSLError as error:
+            raise PreflightError(
+                target.host,
+                f"the TLS handshake failed: the host refused this machine's client certificate "
+                f"({error.reason or 'no reason given'}). Give docker.tlsCert/tlsKey a client "
+                "certificate signed by the CA the engine trusts (its --tlscacert).",
+            ) from None
+        except TimeoutError:
+            raise PreflightError(
+                target.host,
+                "it did not answer within the timeout. Check the address and port in "
+                "docker.host and that this machine can reach it.",
+            ) from None
+        except OSError as error:
+            reason = error.strerror or type(error).__name__
+            raise PreflightError(
+                target.host,
+                f"the host is unreachable ({reason}). Check the address and port in docker.host "
+                "and that the engine listens there with TLS (dockerd --tlsverify -H tcp://...).",
+            ) from None
+        except http.client.HTTPException as error:
+            raise PreflightError(
+                target.host,
+                f"no Docker engine answered over TLS ({type(error).__name__}). Check the port "
+                "in docker.host.",
+            ) from None
+        finally:
+            connection.close()
+    try:
+        version = str(json.loads(body)["ApiVersion"])
+    except (ValueError, KeyError, TypeError):
+        version = ""
+    if status != 200 or not _API_VERSION.fullmatch(version):
+        raise PreflightError(
+            target.host,
+            f"no Docker engine answered over TLS (HTTP {status} to /version). Check the port in "
+            "docker.host and that the Docker engine runs there.",
+        )
+    return _check_api_version(target.host, version)
 
 
 def under_mocks() -> bool:
@@ -178,3 +271,5 @@ def preflight(
     check_environment(target, os.environ if environ is None else environ)
     if target.scheme == "ssh":
         check_ssh_host(target, run)
+    elif target.uses_tls:
+        tls_version(target)
