@@ -16,7 +16,7 @@ import pytest
 from appstack import migrate
 from appstack.contract import BUCKET, COMMAND, CONTAINER, PGVECTOR_EXTENSION
 from appstack.docker_target import DockerTarget, parse_ssh_host, runner_environment
-from appstack.preflight import PreflightError, check_ssh_host, preflight
+from appstack.preflight import PreflightError, check_environment, check_ssh_host, preflight
 from appstack.settings import SettingsError, parse_settings
 from appstack.tunnel import Tunnel, TunnelError, forwards, loopback_problem, tunnel_argv
 from tests.realservers.process import free_port
@@ -292,6 +292,18 @@ def test_a_docker_context_in_the_environment_is_refused(target: DockerTarget) ->
         preflight(target, run, environ={"DOCKER_CONTEXT": "mini"})
     assert run.calls == []
     preflight(DockerTarget(), run, environ={"DOCKER_CONTEXT": "default"})
+
+
+def test_a_tcp_host_refuses_a_docker_host_or_cert_path_the_provider_would_follow() -> None:
+    """pulumi-docker applies DOCKER_HOST/DOCKER_CERT_PATH after the host for a TLS client."""
+    tls = DockerTarget(host="tcp://10.0.0.5:2376", tls_ca_cert="ca", tls_cert="c", tls_key="k")
+    with pytest.raises(PreflightError, match=r"DOCKER_HOST=unix:///var/run/docker\.sock is set"):
+        check_environment(tls, {"DOCKER_HOST": "unix:///var/run/docker.sock"})
+    with pytest.raises(PreflightError, match="DOCKER_CERT_PATH is set here"):
+        check_environment(tls, {"DOCKER_CERT_PATH": "/home/me/.docker"})
+    check_environment(tls, {"DOCKER_HOST": "tcp://10.0.0.5:2376", "DOCKER_CERT_PATH": ""})
+    # ssh and unix hosts win over the environment in the provider: nothing to refuse there.
+    check_environment(TARGET, {"DOCKER_HOST": "unix:///x", "DOCKER_CERT_PATH": "/c"})
 
 
 # --- tunnel mode ---------------------------------------------------------------------------------

@@ -15,7 +15,9 @@ and asks the engine's `/version`: the host unreachable, its certificate not sign
 engine older than API 1.41 each get one message.
 
 Whatever the target, a `DOCKER_CONTEXT` in the environment is refused: the docker provider would
-follow it instead of the stack's host. Under the mock monitor (`make check`, the tests) nothing
+follow it instead of the stack's host. For a `tcp://` host a `DOCKER_HOST` naming another engine
+and a `DOCKER_CERT_PATH` are refused too: with TLS material the provider lets them override the
+stack's host and certificates. Under the mock monitor (`make check`, the tests) nothing
 is checked or contacted.
 """
 
@@ -259,6 +261,27 @@ def check_environment(target: DockerTarget, environ: Mapping[str, str]) -> None:
             target.host,
             f"DOCKER_CONTEXT={context} is set here, and the docker provider would use that "
             "context instead of docker.host. Unset DOCKER_CONTEXT (the stack names its engine).",
+        )
+    if not target.uses_tls:
+        return
+    # pulumi-docker 5.x builds its TLS client with the host first and the environment after
+    # (client.FromEnv), so for a tcp+TLS host the deployer's DOCKER_HOST or DOCKER_CERT_PATH
+    # would silently replace docker.host or the stack's certificates (found by
+    # tests/e2e/test_tls_stack.py). Its ssh and unix clients apply the host last.
+    docker_host = environ.get("DOCKER_HOST", "")
+    if docker_host not in ("", target.host):
+        raise PreflightError(
+            target.host,
+            f"DOCKER_HOST={shown_host(docker_host)} is set here, and for a tcp:// host with TLS "
+            "the docker provider would connect there instead of docker.host. Unset DOCKER_HOST "
+            "(the stack names its engine).",
+        )
+    if environ.get("DOCKER_CERT_PATH", ""):
+        raise PreflightError(
+            target.host,
+            "DOCKER_CERT_PATH is set here, and for a tcp:// host with TLS the docker provider "
+            "would use the certificates there instead of docker.tlsCaCert/tlsCert/tlsKey. Unset "
+            "DOCKER_CERT_PATH.",
         )
 
 
