@@ -9,9 +9,11 @@
 #   runc           its OCI runtime (both also come with docker.io; listed because the cluster uses them directly)
 #   openssh-server the sshd tests/e2e/test_remote_stack.py starts on a loopback port of its own
 #                  (its package service is never started here: see policy-rc.d below)
+#   socat          the TLS front (client certificates required) tests/e2e/test_tls_stack.py puts
+#                  before the local engine on a loopback port of its own
 # Never install postgresql-15-pgvector: the no-pgvector tests rely on its absence.
 set -euo pipefail
-packages=(postgresql-15 redis-server docker.io debootstrap curl containerd runc openssh-server)
+packages=(postgresql-15 redis-server docker.io debootstrap curl containerd runc openssh-server socat)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
