@@ -9,6 +9,7 @@ depend on `ready`.
 """
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import pulumi
 import pulumi_docker as docker
@@ -45,6 +46,30 @@ class DatabaseArgs(common.StatefulContainerArgs):
     """How long the pgvector check waits for the server to accept connections."""
 
 
+class _DatabaseFields(Protocol):
+    """What a database component's Args hold, read-only (Docker and Kubernetes Args alike)."""
+
+    @property
+    def image(self) -> str: ...
+    @property
+    def port(self) -> object: ...
+    @property
+    def database_name(self) -> object: ...
+    @property
+    def user(self) -> object: ...
+    @property
+    def connect_timeout_seconds(self) -> object: ...
+
+
+def check_database_fields(problems: Problems, args: _DatabaseFields) -> None:
+    """The checks every database component's Args share (Docker and Kubernetes alike)."""
+    problems.image("image", args.image)
+    problems.port("port", args.port)
+    for key in ("database_name", "user"):
+        problems.matches(key, getattr(args, key), SQL_IDENTIFIER, "a lower-case SQL identifier")
+    problems.integer("connect_timeout_seconds", args.connect_timeout_seconds, 1, 3600)
+
+
 class Database(pulumi.ComponentResource):
     """PostgreSQL + pgvector, its data volume and its generated password."""
 
@@ -68,11 +93,7 @@ class Database(pulumi.ComponentResource):
     ) -> None:
         problems = Problems(f"Database {name!r}")
         ident = common.identify(name, args, problems)
-        problems.image("image", args.image)
-        problems.port("port", args.port)
-        for key in ("database_name", "user"):
-            problems.matches(key, getattr(args, key), SQL_IDENTIFIER, "a lower-case SQL identifier")
-        problems.integer("connect_timeout_seconds", args.connect_timeout_seconds, 1, 3600)
+        check_database_fields(problems, args)
         problems.raise_if_any()
 
         super().__init__(component_type("Database"), name, None, opts)

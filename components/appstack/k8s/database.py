@@ -16,11 +16,11 @@ import pulumi_kubernetes as k8s
 
 from appstack import common as docker_common
 from appstack.contract import component_type
-from appstack.database import DATA_PATH
+from appstack.database import DATA_PATH, check_database_fields
 from appstack.defaults import section
 from appstack.k8s import common
 from appstack.pgvector import PgvectorExtension, PgvectorExtensionArgs
-from appstack.validation import SQL_IDENTIFIER, Problems
+from appstack.validation import Problems
 
 _DEFAULTS = section("database")
 PASSWORD_KEY = "password"
@@ -61,11 +61,7 @@ class KubernetesDatabase(pulumi.ComponentResource):
     ) -> None:
         problems = Problems(f"KubernetesDatabase {name!r}")
         ident = common.identify(name, args, problems)
-        problems.image("image", args.image)
-        problems.port("port", args.port)
-        for key in ("database_name", "user"):
-            problems.matches(key, getattr(args, key), SQL_IDENTIFIER, "a lower-case SQL identifier")
-        problems.integer("connect_timeout_seconds", args.connect_timeout_seconds, 1, 3600)
+        check_database_fields(problems, args)
         problems.raise_if_any()
 
         super().__init__(component_type("KubernetesDatabase"), name, None, opts)
