@@ -20,7 +20,13 @@ class OutputsUnavailable(Exception):
 
 def read_stack_outputs(stack: str, cwd: Path) -> dict[str, Any]:
     """``pulumi stack output --json --show-secrets`` of ``stack`` (verification needs secrets)."""
-    command = ["pulumi", "stack", "output", "--stack", stack, "--json", "--show-secrets"]
+    text = _pulumi_json(["stack", "output"], stack, cwd)
+    return _outputs_from_json(text, f"the outputs of stack {stack}")
+
+
+def _pulumi_json(subcommand: list[str], stack: str, cwd: Path) -> str:
+    """The JSON `pulumi SUBCOMMAND --stack STACK --json --show-secrets` prints."""
+    command = ["pulumi", *subcommand, "--stack", stack, "--json", "--show-secrets"]
     try:
         done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
     except FileNotFoundError:
@@ -29,8 +35,28 @@ def read_stack_outputs(stack: str, cwd: Path) -> dict[str, Any]:
         ) from None
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no error output"])[-1]
-        raise OutputsUnavailable(f"`pulumi stack output --stack {stack}` failed: {redact(last)}")
-    return _outputs_from_json(done.stdout, f"the outputs of stack {stack}")
+        shown = " ".join(["pulumi", *subcommand])
+        raise OutputsUnavailable(f"`{shown} --stack {stack}` failed: {redact(last)}")
+    return done.stdout
+
+
+def read_stack_config(
+    stack: str, cwd: Path, namespace: str
+) -> tuple[dict[str, Any], frozenset[str]]:
+    """The ``namespace:`` config values of ``stack`` with its secrets decrypted (``pulumi config
+    --json --show-secrets``), keys without the namespace, and the keys that are secrets."""
+    text = _pulumi_json(["config"], stack, cwd)
+    config = _outputs_from_json(text, f"the config of stack {stack}")
+    values: dict[str, Any] = {}
+    secret_keys: set[str] = set()
+    for full_key, entry in config.items():
+        owner, _, key = full_key.partition(":")
+        if owner != namespace or not isinstance(entry, dict):
+            continue
+        values[key] = entry["objectValue"] if "objectValue" in entry else entry.get("value")
+        if entry.get("secret"):
+            secret_keys.add(key)
+    return values, frozenset(secret_keys)
 
 
 def read_outputs_file(path: Path) -> dict[str, Any]:

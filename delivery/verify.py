@@ -53,10 +53,17 @@ from appstack.contract import EXIT_VIOLATION as EXIT_FAILED
 from appstack.defaults import defaults
 from appstack.docker_target import hostname_problem
 from appstack.graph import in_namespace, read_stack_file
+from appstack.k8s.platform import cluster_port_forward
+from appstack.k8s.port_forward import PortForward, PortForwardError
 from appstack.settings import NAMESPACE, SettingsError, parse_settings
-from appstack.tunnel import Tunnel, TunnelError, forwards
+from appstack.tunnel import Tunnel, TunnelError, forwards, loopback_problem
 from appstack.validation import ENVIRONMENT, bind_address_problem
-from delivery.outputs import OutputsUnavailable, read_outputs_file, read_stack_outputs
+from delivery.outputs import (
+    OutputsUnavailable,
+    read_outputs_file,
+    read_stack_config,
+    read_stack_outputs,
+)
 from delivery.redact import MASK, redact
 
 MAX_DETAIL_CHARS = 400
@@ -651,6 +658,12 @@ def declared_address(environment: str, project: Path) -> str:
     values = _stack_values(environment, project)
     if values is None:
         return ""
+    if _port_forward_declared(values):
+        # Pods on a cluster's network: reached through this machine's port-forward listeners.
+        cluster = values.get("kubernetes")
+        connect = cluster.get("connectAddress") if isinstance(cluster, Mapping) else None
+        connect = connect or "127.0.0.1"
+        return "" if loopback_problem(connect) else str(connect)
     docker = values.get("docker")
     connect = docker.get("connectAddress") if isinstance(docker, Mapping) else None
     if connect in (None, "") and _tunnel_declared(values):
@@ -681,6 +694,43 @@ def _stack_values(environment: str, project: Path) -> dict[str, Any] | None:
 def _tunnel_declared(values: Mapping[str, Any]) -> bool:
     docker = values.get("docker")
     return isinstance(docker, Mapping) and docker.get("tunnel") in (True, "true")
+
+
+def _port_forward_declared(values: Mapping[str, Any]) -> bool:
+    """A Kubernetes target without `hostNetwork` (the default there)."""
+    cluster = values.get("kubernetes")
+    host_network = cluster.get("hostNetwork") if isinstance(cluster, Mapping) else None
+    return values.get("target") == "kubernetes" and host_network not in (True, "true")
+
+
+def declared_port_forward(environment: str, project: Path) -> PortForward | None:
+    """The stack's port-forward to its namespace, listening for every service the checks reach,
+    when it is a Kubernetes stack without `hostNetwork` (as the program opens it for a
+    deployment); None otherwise. Its settings (with the kubeconfig, a secret) come from `pulumi
+    config`. Raises OutputsUnavailable when they cannot be read or are invalid, PortForwardError
+    when a listener cannot be opened."""
+    values = _stack_values(environment, project)
+    if values is None or not _port_forward_declared(values):
+        return None
+    config, secret_keys = read_stack_config(environment, project, NAMESPACE)
+    try:
+        settings = parse_settings(environment, config, secret_keys)
+    except SettingsError as error:
+        raise OutputsUnavailable(str(error)) from None
+    assert settings.kubernetes is not None  # a kubernetes target has its settings
+    forward = cluster_port_forward(settings.kubernetes)
+    try:
+        for service, port in (
+            ("database", settings.database.port),
+            ("cache", settings.cache.port),
+            ("objectstore", settings.object_store.port),
+            ("backend", settings.backend.port),
+        ):
+            forward.forward(service, port)
+    except PortForwardError:
+        forward.close()
+        raise
+    return forward
 
 
 def declared_tunnel(environment: str, project: Path) -> Tunnel | None:
@@ -797,7 +847,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     host = declared_address(environment, args.cwd)
     try:
         tunnel = declared_tunnel(environment, args.cwd)
-    except (OutputsUnavailable, TunnelError) as error:
+        forward = declared_port_forward(environment, args.cwd)
+    except (OutputsUnavailable, TunnelError, PortForwardError) as error:
         print(f"verify: {scrub(str(error), [])}", file=sys.stderr)
         return EXIT_BAD_INPUT
     try:
@@ -805,5 +856,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if tunnel is not None:
             tunnel.close()
+        if forward is not None:
+            forward.close()
     print(report(results, environment, secrets))
     return EXIT_OK if all(result.ok for result in results) else EXIT_FAILED

@@ -71,7 +71,7 @@ def test_a_plain_text_kubeconfig_is_refused_without_showing_it() -> None:
         ({"storageSize": "lots"}, r"kubernetes\.storageSize: expected a Kubernetes quantity"),
         ({"replicas": 0}, r"kubernetes\.replicas: expected an integer from 1 to 100"),
         ({"replicas": 3}, r"kubernetes\.replicas: expected 1 with hostNetwork"),
-        ({"hostNetwork": False}, r"kubernetes\.hostNetwork: expected true \(reaching the services"),
+        ({"connectAddress": "10.0.0.5"}, r"kubernetes\.connectAddress: expected a loopback"),
         ({"imagePullPolicy": "Sometimes"}, r"kubernetes\.imagePullPolicy: expected one of Always"),
         (
             {"resources": {"requests": {"gpu": "1"}}},

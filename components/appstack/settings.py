@@ -210,8 +210,11 @@ class KubernetesSettings:
     limits: Mapping[str, str]
     """Resource limits of every container (`cpu`, `memory`)."""
     host_network: bool
-    """Pods on the node's network, on `network.bindAddress` and the configured ports."""
+    """Pods on the node's network, on `network.bindAddress` and the configured ports; False:
+    pods on the cluster's network, reached from this machine through `kubectl port-forward`."""
     image_pull_policy: str
+    connect_address: str = "127.0.0.1"
+    """Where this machine's port-forwards listen (a loopback address), without `host_network`."""
 
 
 @dataclass(frozen=True)
@@ -496,14 +499,6 @@ def parse_settings(
     if target not in TARGETS:
         read.bad("target", " or ".join(f'"{t}"' for t in TARGETS), target)
     kubernetes = _read_kubernetes(read, raw, "kubernetes" in secret_keys, stack)
-    if target == "kubernetes" and not kubernetes.host_network:
-        # The pgvector check and the buckets need the services from this machine: through a
-        # port-forward held for the deployment, which is not built yet, or on the node's network.
-        read.bad(
-            "kubernetes.hostNetwork",
-            "true (reaching the services through a port-forward is not implemented yet)",
-            False,
-        )
     # The CLI hands every declared key over with its default: only a changed section is refused.
     if target == "kubernetes" and raw["docker"] != defaults["docker"]:
         read.bad("docker", "its defaults on a kubernetes target (no Docker engine is used)", "")
@@ -749,6 +744,13 @@ def _read_kubernetes(
                     read.bad(path, "a Kubernetes quantity such as 100m or 512Mi", quantity)
                 else:
                     target[resource] = quantity
+    connect = k8s.get("connectAddress", "") or "127.0.0.1"
+    if loopback_problem(connect):
+        read.bad(
+            "kubernetes.connectAddress",
+            "a loopback address such as 127.0.0.1 (the port-forwards listen on this machine only)",
+            connect,
+        )
     pull = k8s.get("imagePullPolicy")
     if pull not in IMAGE_PULL_POLICIES:
         read.bad("kubernetes.imagePullPolicy", f"one of {', '.join(IMAGE_PULL_POLICIES)}", pull)
@@ -763,6 +765,7 @@ def _read_kubernetes(
         limits=limits,
         host_network=read.boolean(k8s, "hostNetwork", "kubernetes.hostNetwork"),
         image_pull_policy=str(pull),
+        connect_address=str(connect),
     )
 
 

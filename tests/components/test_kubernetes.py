@@ -251,7 +251,7 @@ def test_bad_args_are_all_named_before_anything_is_created() -> None:
     with pytest.raises(ArgsError) as error:
         build(program)
     message = str(error.value)
-    for field in ("image:", "storage_size:", "host_network:", "requests.gpu:"):
+    for field in ("image:", "storage_size:", "port_forward:", "requests.gpu:"):
         assert field in message
 
 

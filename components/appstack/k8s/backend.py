@@ -82,11 +82,12 @@ class KubernetesBackend(pulumi.ComponentResource):
         problems.raise_if_any()
 
         super().__init__(component_type("KubernetesBackend"), name, None, opts)
-        host, port = args.bind_address, args.port
+        port = args.port
+        host, local_port = common.deployer_endpoint(args, ident, port)
         plain: dict[str, pulumi.Input[str]] = {
             **args.environment_variables,
             "CORS_ORIGINS": ",".join(origin.rstrip("/") for origin in args.cors_origins),
-            "HOST": host,
+            "HOST": common.listen_address(args),
             "PORT": str(port),
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONUNBUFFERED": "1",
@@ -96,7 +97,7 @@ class KubernetesBackend(pulumi.ComponentResource):
             common.secret_env(key, ref.secret_name, ref.key)
             for key, ref in sorted(args.secret_variables.items())
         ]
-        health_url = f"http://{host}:{port}{args.health_path}"
+        health_url = f"http://{common.pod_local_address(args)}:{port}{args.health_path}"
         pod_labels = common.labels(ident, "backend")
         app = common.container(
             args,
@@ -137,6 +138,6 @@ class KubernetesBackend(pulumi.ComponentResource):
             ),
         )
         common.service(f"{name}-service", ident, "backend", args, {"http": port}, self)
-        self.url = pulumi.Output.from_input(f"http://{host}:{port}")
+        self.url = pulumi.Output.from_input(f"http://{host}:{local_port}")
         self.image_reference = args.image
         self.register_outputs({"url": self.url})

@@ -66,15 +66,19 @@ class KubernetesCache(pulumi.ComponentResource):
         problems.raise_if_any()
 
         super().__init__(component_type("KubernetesCache"), name, None, opts)
-        host, port = args.bind_address, args.port
+        port = args.port
+        host, local_port = common.deployer_endpoint(args, ident, port)
         password = docker_common.generated_secret(f"{name}-password", 32, self)
-        url = pulumi.Output.concat("redis://:", password.result, f"@{host}:{port}/0")
+        url = pulumi.Output.concat("redis://:", password.result, f"@{host}:{local_port}/0")
+        internal_url = pulumi.Output.concat(
+            "redis://:", password.result, "@", common.cluster_host(args, ident), f":{port}/0"
+        )
         secret = common.credentials_secret(
             f"{name}-credentials",
             ident,
             "cache",
             args,
-            {PASSWORD_KEY: password.result, URL_KEY: url},
+            {PASSWORD_KEY: password.result, URL_KEY: internal_url},
             self,
         )
         volumes: list[dict[str, Any]] = []
@@ -92,7 +96,7 @@ class KubernetesCache(pulumi.ComponentResource):
             'exec redis-server --port "$REDIS_PORT" --requirepass "$REDISCLI_AUTH"'
             f" --maxmemory {args.max_memory_mb}mb --maxmemory-policy {args.max_memory_policy}"
             f" --appendonly {'yes' if args.persistence else 'no'} --dir /data"
-            f" --bind {host} --protected-mode yes"
+            f" --bind {common.listen_address(args)} --protected-mode yes"
         )
         pod_labels = common.labels(ident, "cache")
         redis = common.container(
@@ -108,7 +112,8 @@ class KubernetesCache(pulumi.ComponentResource):
             probe_command=[
                 "sh",
                 "-c",
-                f'redis-cli -h {host} -p "$REDIS_PORT" ping | grep -q PONG',
+                f"redis-cli -h {common.pod_local_address(args)}"
+                ' -p "$REDIS_PORT" ping | grep -q PONG',
             ],
             volume_mounts=mounts,
         )
@@ -138,7 +143,7 @@ class KubernetesCache(pulumi.ComponentResource):
         )
         common.service(f"{name}-service", ident, "cache", args, {"redis": port}, self)
         self.host = pulumi.Output.from_input(host)
-        self.port = pulumi.Output.from_input(port)
+        self.port = pulumi.Output.from_input(local_port)
         self.url = docker_common.secret(url)
         self.credentials_secret = secret.metadata["name"]
         self.register_outputs({"host": self.host, "port": self.port, "url": self.url})

@@ -6,8 +6,14 @@ exec probes (a pod's address is not assumed reachable from anywhere), resources 
 container, credentials only through `secretKeyRef` (never a literal `value` in a pod spec), and
 one explicit `kubernetes.Provider` passed in by the caller.
 
-Services are reached from the deploying machine on the node's network (`host_network`): every
-pod listens on `bind_address` and its own port, exactly as the Docker target's host networking.
+How the deploying machine (the pgvector check, the bucket provider, the migration's revision read,
+verify) reaches the services depends on `host_network`:
+- False (the stack default): pods on the cluster's network, listening on all their addresses; other
+  pods reach a service by its Service name (`{object_name}.{namespace}.svc`), the deploying machine
+  through `port_forward` (a `PortForward` the caller holds open: `kubectl port-forward` to each
+  Service, the way a laptop can reach any cluster).
+- True: pods on the node's network, each listening on `bind_address` and its own port, exactly as
+  the Docker target's host networking; for a node the deploying machine can route to.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import pulumi_kubernetes as k8s
 
 from appstack.common import HealthCheck
 from appstack.defaults import section
+from appstack.k8s.port_forward import PortForward
 from appstack.validation import ENVIRONMENT, Problems, parse_go_duration
 
 _K8S = section("kubernetes")
@@ -46,10 +53,14 @@ class KubernetesArgs:
     object_name: str | None = None
     """The name of the component's Kubernetes objects. Default: the component's name."""
     host_network: bool = True
-    """Pods on the node's network, listening on `bind_address` and the component's port. The
-    only mode so far: the deploying machine reaches the services there (see the module doc)."""
+    """Pods on the node's network, listening on `bind_address` and the component's port, where
+    the deploying machine reaches them; False: pods on the cluster's network, reached through
+    `port_forward` (see the module doc)."""
     bind_address: str = _NETWORK["bindAddress"]
     """The node address the pods listen on (with `host_network`)."""
+    port_forward: PortForward | None = None
+    """With `host_network=False` (required then): the caller's open `PortForward` to the
+    namespace the objects live in; the component opens its service ports on it."""
     requests: Mapping[str, str] = field(default_factory=lambda: dict(_K8S["resources"]["requests"]))
     """Resource requests of every container (`cpu`, `memory`)."""
     limits: Mapping[str, str] = field(default_factory=lambda: dict(_K8S["resources"]["limits"]))
@@ -96,11 +107,12 @@ def identify(name: str, args: KubernetesArgs, problems: Problems) -> Identity:
     object_name = args.object_name or name
     problems.matches("object_name", object_name, DNS_LABEL, "a Kubernetes name (a DNS label)")
     problems.flag("host_network", args.host_network)
-    if args.host_network is False:
+    if args.host_network is False and not isinstance(args.port_forward, PortForward):
         problems.bad(
-            "host_network",
-            "True (reaching the services through a port-forward is not implemented yet)",
-            False,
+            "port_forward",
+            "a PortForward to the namespace (how the deploying machine reaches pods on the "
+            "cluster's network, host_network=False)",
+            args.port_forward,
         )
     problems.ipv4("bind_address", args.bind_address)
     for kind in ("requests", "limits"):
@@ -123,6 +135,31 @@ def identify(name: str, args: KubernetesArgs, problems: Problems) -> Identity:
         if args.data_owner is not None:
             problems.matches("data_owner", args.data_owner, USER_NAME, "a user name")
     return Identity(environment=environment, object_name=object_name)
+
+
+def listen_address(args: KubernetesArgs) -> str:
+    """Where a server listens in its pod: `bind_address` on the node, else all the pod's."""
+    return args.bind_address if args.host_network else "0.0.0.0"
+
+
+def pod_local_address(args: KubernetesArgs) -> str:
+    """The address a probe inside the pod uses to reach its own server."""
+    return args.bind_address if args.host_network else "127.0.0.1"
+
+
+def cluster_host(args: KubernetesArgs, ident: Identity) -> pulumi.Input[str]:
+    """The host other pods reach the component's Service at."""
+    if args.host_network:
+        return args.bind_address
+    return pulumi.Output.concat(ident.object_name, ".", args.namespace, ".svc")
+
+
+def deployer_endpoint(args: KubernetesArgs, ident: Identity, port: int) -> tuple[str, int]:
+    """`(host, port)` where the deploying machine reaches the component's Service port."""
+    if args.host_network:
+        return args.bind_address, port
+    assert args.port_forward is not None  # checked by identify()
+    return args.port_forward.forward(ident.object_name, port)
 
 
 def options(args: KubernetesArgs, parent: pulumi.Resource, **extra: Any) -> pulumi.ResourceOptions:
@@ -191,7 +228,8 @@ def pod_spec(
     init_containers: Sequence[dict[str, Any]] = (),
     restart_policy: str | None = None,
 ) -> dict[str, Any]:
-    """A pod on the node's network, without a service account token, quick to stop."""
+    """A pod (on the node's network with `host_network`), without a service account token,
+    quick to stop."""
     spec: dict[str, Any] = {
         "host_network": args.host_network,
         "dns_policy": "ClusterFirstWithHostNet" if args.host_network else "ClusterFirst",

@@ -3,7 +3,8 @@
 Creates a generated password and the DSNs in a Secret `{object}-credentials`, the data claim
 `{object}-data` (protected and kept on delete where the Args say so), a one-replica StatefulSet
 running the pgvector image with exec probes (`pg_isready`), a Service, and the same
-`PgvectorExtension` check as the Docker target, which reaches the database on the node's address.
+`PgvectorExtension` check as the Docker target, which reaches the database from the deploying
+machine (on the node's address, or through the port-forward: `appstack.k8s.common`).
 Nothing downstream runs before that check succeeds: depend on `ready`.
 """
 
@@ -35,7 +36,7 @@ class KubernetesDatabaseArgs(common.KubernetesStatefulArgs):
     image: str = _DEFAULTS["image"]
     """A pgvector PostgreSQL image reference. Plain: the policies read it at preview."""
     port: int = _DEFAULTS["port"]
-    """The port the server listens on, on the node's address."""
+    """The port the server listens on (on the node's address with `host_network`)."""
     database_name: str = _DEFAULTS["name"]
     user: str = _DEFAULTS["user"]
     connect_timeout_seconds: int = _DEFAULTS["connectTimeoutSeconds"]
@@ -65,7 +66,8 @@ class KubernetesDatabase(pulumi.ComponentResource):
         problems.raise_if_any()
 
         super().__init__(component_type("KubernetesDatabase"), name, None, opts)
-        host, port = args.bind_address, args.port
+        port = args.port
+        host, local_port = common.deployer_endpoint(args, ident, port)
         password = docker_common.generated_secret(f"{name}-password", 32, self)
         internal_dsn = pulumi.Output.concat(
             "postgresql+psycopg://",
@@ -73,7 +75,8 @@ class KubernetesDatabase(pulumi.ComponentResource):
             ":",
             password.result,
             "@",
-            f"{host}:{port}/{args.database_name}",
+            common.cluster_host(args, ident),
+            f":{port}/{args.database_name}",
         )
         secret = common.credentials_secret(
             f"{name}-credentials",
@@ -97,11 +100,12 @@ class KubernetesDatabase(pulumi.ComponentResource):
                 common.plain_env("PGPORT", str(port)),
                 common.plain_env("PGDATA", f"{DATA_PATH}/pgdata"),
             ],
-            args_=["postgres", "-c", f"listen_addresses={host}"],
+            args_=["postgres", "-c", f"listen_addresses={common.listen_address(args)}"],
             probe_command=[
                 "sh",
                 "-c",
-                f'pg_isready -q -h {host} -p "$PGPORT" -U "$POSTGRES_USER" -d "$POSTGRES_DB"',
+                f"pg_isready -q -h {common.pod_local_address(args)}"
+                ' -p "$PGPORT" -U "$POSTGRES_USER" -d "$POSTGRES_DB"',
             ],
             volume_mounts=[{"name": "data", "mount_path": DATA_PATH}],
         )
@@ -136,7 +140,7 @@ class KubernetesDatabase(pulumi.ComponentResource):
             f"{name}-pgvector",
             PgvectorExtensionArgs(
                 host=host,
-                port=port,
+                port=local_port,
                 database=args.database_name,
                 user=args.user,
                 password=docker_common.secret(password.result),
@@ -146,7 +150,7 @@ class KubernetesDatabase(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[statefulset, service]),
         )
         self.host = pulumi.Output.from_input(host)
-        self.port = pulumi.Output.from_input(port)
+        self.port = pulumi.Output.from_input(local_port)
         self.database_name = pulumi.Output.from_input(args.database_name)
         self.user = pulumi.Output.from_input(args.user)
         self.dsn = docker_common.secret(
@@ -156,7 +160,7 @@ class KubernetesDatabase(pulumi.ComponentResource):
                 ":",
                 password.result,
                 "@",
-                f"{host}:{port}/{args.database_name}",
+                f"{host}:{local_port}/{args.database_name}",
             )
         )
         self.credentials_secret = secret_name

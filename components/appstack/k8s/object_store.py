@@ -4,7 +4,8 @@ Creates the generated root credentials in a Secret `{object}-credentials` (with 
 the readiness probe uses), the data claim `{object}-data` (protected and kept on delete where the
 Args say so), a one-replica Deployment (Recreate: one pod holds the claim and the node ports) with
 exec probes, a Service, and one `Bucket` per declared bucket through the same dynamic provider as
-the Docker target, reaching MinIO on the node's address once the Deployment is ready.
+the Docker target, reaching MinIO from the deploying machine (on the node's address, or through
+the port-forward) once the Deployment is ready.
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ class KubernetesObjectStore(pulumi.ComponentResource):
     """MinIO as a Deployment, its claim, Secret, Service and buckets."""
 
     endpoint: pulumi.Output[str]
-    """`host:port` of the S3 API from the deploying machine (and, on the node, from pods)."""
+    """`host:port` of the S3 API from the deploying machine."""
+    internal_endpoint: pulumi.Output[str]
+    """`host:port` of the S3 API from other pods (its Service, or the node's address)."""
     access_key: pulumi.Output[str]
     secret_key: pulumi.Output[str]
     credentials_secret: pulumi.Output[str]
@@ -80,7 +83,10 @@ class KubernetesObjectStore(pulumi.ComponentResource):
         problems.raise_if_any()
 
         super().__init__(component_type("KubernetesObjectStore"), name, None, opts)
-        host, port = args.bind_address, args.port
+        port = args.port
+        host, local_port = common.deployer_endpoint(args, ident, port)
+        in_pod = common.pod_local_address(args)
+        listen = common.listen_address(args)
         prefix = args.bucket_prefix or f"{ident.environment}-{name}"
         access_key = docker_common.generated_secret(f"{name}-access-key", 20, self)
         secret_key = docker_common.generated_secret(f"{name}-secret-key", 40, self)
@@ -93,7 +99,7 @@ class KubernetesObjectStore(pulumi.ComponentResource):
                 ACCESS_KEY: access_key.result,
                 SECRET_KEY: secret_key.result,
                 MC_HOST_KEY: pulumi.Output.concat(
-                    "http://", access_key.result, ":", secret_key.result, f"@{host}:{port}"
+                    "http://", access_key.result, ":", secret_key.result, f"@{in_pod}:{port}"
                 ),
             },
             self,
@@ -119,9 +125,9 @@ class KubernetesObjectStore(pulumi.ComponentResource):
                 "server",
                 DATA_PATH,
                 "--address",
-                f"{host}:{port}",
+                f"{listen}:{port}",
                 "--console-address",
-                f"{host}:{args.console_port}",
+                f"{listen}:{args.console_port}",
             ],
             probe_command=["sh", "-c", "mc ready local"],
             volume_mounts=[{"name": "data", "mount_path": DATA_PATH}],
@@ -158,7 +164,8 @@ class KubernetesObjectStore(pulumi.ComponentResource):
             {"s3": port, "console": args.console_port},
             self,
         )
-        self.endpoint = pulumi.Output.from_input(f"{host}:{port}")
+        self.endpoint = pulumi.Output.from_input(f"{host}:{local_port}")
+        self.internal_endpoint = pulumi.Output.concat(common.cluster_host(args, ident), f":{port}")
         self.access_key = docker_common.secret(access_key.result)
         self.secret_key = docker_common.secret(secret_key.result)
         self.credentials_secret = secret_name

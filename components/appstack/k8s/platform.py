@@ -3,7 +3,9 @@
 The same order and guarantees as the Docker `Platform`: Database (ready, pgvector verified) ->
 Cache, ObjectStore (ready, buckets) -> Migration Job (for the backend's exact image) -> Backend
 Deployment. One explicit `kubernetes.Provider` for the stack (the kubeconfig given as a secret, or
-a context of the deploying machine's kubeconfig) and one Namespace hold everything. The outputs
+a context of the deploying machine's kubeconfig) and one Namespace hold everything. Without
+`hostNetwork`, the deploying machine reaches the services through one `PortForward` (kubectl
+port-forwards listening on `kubernetes.connectAddress`), open until the program exits. The outputs
 have the Docker platform's shape, so verification, promotion and the preview renderer read them
 alike.
 """
@@ -28,6 +30,7 @@ from appstack.k8s.object_store import (
     KubernetesObjectStore,
     KubernetesObjectStoreArgs,
 )
+from appstack.k8s.port_forward import ClusterAccess, PortForward
 from appstack.object_store import BucketSpec
 from appstack.settings import KubernetesSettings, Settings
 from appstack.stack_outputs import stack_outputs
@@ -47,17 +50,39 @@ def kubernetes_provider(
     )
 
 
+def cluster_port_forward(cluster: KubernetesSettings) -> PortForward:
+    """The stack's port-forward to its namespace, as its provider reaches the cluster."""
+    return PortForward(
+        ClusterAccess(
+            namespace=cluster.namespace, kubeconfig=cluster.kubeconfig, context=cluster.context
+        ),
+        cluster.connect_address,
+    )
+
+
 class KubernetesPlatform(pulumi.ComponentResource):
     """Every component of one environment on a Kubernetes cluster."""
 
     outputs: dict[str, Any]
+    port_forward: PortForward | None
+    """How this machine reaches the services (None with hostNetwork); open until closed or the
+    program exits."""
 
     def __init__(
-        self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        settings: Settings,
+        opts: pulumi.ResourceOptions | None = None,
+        port_forward: PortForward | None = None,
     ) -> None:
         cluster, image = settings.kubernetes, settings.backend.image
         if cluster is None or image is None:
             raise ValueError("KubernetesPlatform needs kubernetes settings and a backend image")
+        if cluster.host_network:
+            port_forward = None
+        elif port_forward is None:
+            port_forward = cluster_port_forward(cluster)
+        self.port_forward = port_forward
         super().__init__(component_type("KubernetesPlatform"), name, None, opts)
         env = settings.environment
         self.provider = kubernetes_provider(
@@ -79,6 +104,7 @@ class KubernetesPlatform(pulumi.ComponentResource):
             "namespace": self.namespace.metadata["name"],
             "environment": env,
             "host_network": cluster.host_network,
+            "port_forward": port_forward,
             "bind_address": settings.network.bind_address,
             "requests": dict(cluster.requests),
             "limits": dict(cluster.limits),
@@ -157,7 +183,7 @@ class KubernetesPlatform(pulumi.ComponentResource):
         )
         store = self.object_store
         plain: dict[str, pulumi.Input[str]] = {
-            "S3_ENDPOINT": store.endpoint,
+            "S3_ENDPOINT": store.internal_endpoint,
             "S3_SECURE": "false",
         }
         for role, bucket_name in store.bucket_names.items():
