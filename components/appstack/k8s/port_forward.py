@@ -8,17 +8,16 @@ provider) and, for `python -m delivery verify`, every service that way.
 
 `PortForward` listens on a loopback address of the deploying machine, one listener per service
 port (the stack's own port numbers, so that the addresses in the state stay the same from one run
-to the next). The first connection to a listener starts `kubectl port-forward service/NAME` to an
-ephemeral local port and passes the connection through it; later connections reuse that kubectl
-while it runs, and a new one is started when it has stopped or reported an error (a pod that was
-replaced). So a listener can be opened before the pods exist: the program opens the forwards
-before it declares anything and closes them when it exits, which the engine waits for until every
-step is done. `pulumi destroy` and `pulumi refresh` do not run the program: give them
-`--run-program`, as for the Docker target's SSH tunnel.
+to the next). Each connection to a listener starts its own `kubectl port-forward service/NAME` to
+an ephemeral local port and is passed through it (kubectl picks a running pod behind the Service
+when it starts, so a replaced pod is no concern). So a listener can be opened before the pods
+exist: the program opens the forwards before it declares anything and closes them when it exits,
+which the engine waits for until every step is done. `pulumi destroy` and `pulumi refresh` do
+not run the program: give them `--run-program`, as for the Docker target's SSH tunnel.
 
-The kubectl processes are stopped by their PIDs on `close()` (also at interpreter exit); each one
-is also told by the kernel to stop if the listener thread that started it ends (the program
-process exited without running its exit handlers).
+Each kubectl is stopped by its PID when its connection ends or on `close()` (also at interpreter
+exit); the kernel also stops it if the thread that started it (the one passing its connection)
+ends, so a program that exits without running its exit handlers leaves none behind.
 """
 
 from __future__ import annotations
@@ -186,15 +185,18 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
 
 
 class _Listener:
-    """`address:port` here, passing each connection to `service:port` through kubectl."""
+    """`address:port` here, passing each connection to `service:port` through a kubectl of its
+    own (which picks a running pod behind the Service at that moment: a replaced pod is no
+    concern), stopped when the connection ends."""
 
     def __init__(self, address: str, port: int, start: Callable[[], _Kubectl], what: str) -> None:
         self.what = what
         self._start = start
-        self._kubectl: _Kubectl | None = None
+        self._running: set[_Kubectl] = set()
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
         self.last_error = ""
         """Why the last connection could not be passed on (empty: none failed)."""
-        self._closed = threading.Event()
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -210,49 +212,52 @@ class _Listener:
         self._thread = threading.Thread(target=self._serve, name=f"forward {what}", daemon=True)
         self._thread.start()
 
-    def _upstream(self) -> socket.socket | None:
-        """A connection to the service through a usable kubectl (started again once if the
-        running one fails); None when the pod cannot be reached now (the client may retry)."""
-        for _ in range(2):
-            if self._kubectl is None or not self._kubectl.usable:
-                if self._kubectl is not None:
-                    self._kubectl.stop()
-                    self._kubectl = None
-                try:
-                    self._kubectl = self._start()
-                except PortForwardError as error:
-                    self.last_error = str(error)
-                    return None
-            try:
-                return socket.create_connection(("127.0.0.1", self._kubectl.port), timeout=10)
-            except OSError:
-                self._kubectl.stop()
-                self._kubectl = None
-        return None
-
     def _serve(self) -> None:
         while not self._closed.is_set():
             try:
                 client, _ = self._socket.accept()
             except OSError:
                 return
-            upstream = self._upstream()
-            if upstream is None:
-                client.close()
-                continue
+            threading.Thread(target=self._pass, args=(client,), daemon=True).start()
+
+    def _pass(self, client: socket.socket) -> None:
+        """Pass one connection through a new kubectl; the client sees a closed connection when
+        the pod cannot be reached now (and may retry)."""
+        try:
+            kubectl = self._start()
+        except PortForwardError as error:
+            self.last_error = str(error)
+            client.close()
+            return
+        with self._lock:
+            self._running.add(kubectl)
+        try:
+            upstream = socket.create_connection(("127.0.0.1", kubectl.port), timeout=10)
+        except OSError as error:
+            self.last_error = f"connecting to kubectl's port for {self.what}: {error}"
+        else:
             upstream.settimeout(None)
-            threading.Thread(target=_pipe, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=_pipe, args=(upstream, client), daemon=True).start()
+            sending = threading.Thread(target=_pipe, args=(client, upstream), daemon=True)
+            sending.start()
+            _pipe(upstream, client)  # until the server's side is done
+            sending.join(timeout=5)
+            upstream.close()
+        finally:
+            client.close()
+            kubectl.stop()
+            with self._lock:
+                self._running.discard(kubectl)
 
     def close(self) -> None:
         self._closed.set()
         with contextlib.suppress(OSError):
             self._socket.shutdown(socket.SHUT_RDWR)
         self._socket.close()
-        self._thread.join(timeout=START_TIMEOUT_SECONDS + 5)
-        if self._kubectl is not None:
-            self._kubectl.stop()
-            self._kubectl = None
+        self._thread.join(timeout=5)
+        with self._lock:
+            running, self._running = list(self._running), set()
+        for kubectl in running:
+            kubectl.stop()
 
 
 class PortForward:
