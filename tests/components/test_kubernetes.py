@@ -219,6 +219,42 @@ def test_the_migration_job_is_named_after_the_image_so_a_new_image_reruns_it() -
     assert "environment" in revision.secret_inputs
 
 
+@pytest.mark.parametrize(
+    ("image", "pull", "refused"),
+    [
+        ("appstack/backend:1", "Always", True),
+        ("appstack/backend:1", "IfNotPresent", False),
+        ("appstack/backend:1", "Never", False),
+        ("appstack/backend@sha256:" + "a" * 64, "Always", False),
+    ],
+)
+def test_a_tag_the_node_pulls_again_is_refused_because_the_job_would_not_rerun(
+    image: str, pull: str, refused: bool
+) -> None:
+    def program() -> None:
+        KubernetesMigration(
+            "migration",
+            KubernetesMigrationArgs(
+                image=image,
+                image_pull_policy=pull,
+                database_url_secret="db-credentials",
+                database_dsn=pulumi.Output.secret("postgresql://u:p@127.0.0.1:5432/app"),
+                **shared(),
+            ),
+        )
+
+    if refused:
+        with pytest.raises(ArgsError, match=r"image: expected pinned by digest .* Always"):
+            build(program)
+    else:
+        assert (
+            build(program)
+            .named("migration-job")
+            .inputs["metadata"]["name"]
+            .startswith("migration-")
+        )
+
+
 def test_a_backend_credential_cannot_also_be_plain() -> None:
     def program() -> None:
         KubernetesBackend(

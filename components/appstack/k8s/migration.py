@@ -6,7 +6,10 @@ of the image id and the command, so a new image (or command) makes a new Job, wh
 migration, and a no-op `up` runs nothing. pulumi-kubernetes waits for the Job to complete and
 fails the deployment when it fails (no retries: `backoffLimit: 0`); the backend depends on it and
 is left as it was, its old ReplicaSet serving. Once the Job completed, the revision the database
-is at is read from the deploying machine (`appstack.k8s.revision`).
+is at is read from the deploying machine (`appstack.k8s.revision`). A reference by tag is only
+accepted where the node does not pull it again (`IfNotPresent`, `Never`): with `Always`, a tag
+moved on the registry would reach the pods without a new Job, so the image must be pinned by
+digest there (prod stacks pin every image anyway).
 """
 
 from __future__ import annotations
@@ -23,12 +26,20 @@ import pulumi_kubernetes as k8s
 from appstack import common as docker_common
 from appstack.contract import component_type
 from appstack.defaults import section
+from appstack.images import InvalidImageReference, parse_image_reference
 from appstack.k8s import common
 from appstack.migration import revision_from_stdout, runner_command
 from appstack.validation import Problems
 
 _DEFAULTS = section("backend")
 JOB_TIMEOUT = "15m"
+
+
+def _pinned(image: str) -> bool:
+    try:
+        return parse_image_reference(image).pinned_by_digest
+    except InvalidImageReference:
+        return True  # reported as an invalid image already
 
 
 def job_name(object_name: str, image_id: str, migration_command: Sequence[str]) -> str:
@@ -64,6 +75,15 @@ class KubernetesMigration(pulumi.ComponentResource):
         ident = common.identify(name, args, problems)
         problems.image("image", args.image)
         problems.argv("migration_command", args.migration_command)
+        if args.image_pull_policy == "Always" and not _pinned(args.image):
+            # The Job is named after the reference: a tag moved on the registry would reach the
+            # pods at their next pull without a new Job, the migration not re-run.
+            problems.bad(
+                "image",
+                "pinned by digest (image@sha256:...) with image_pull_policy Always, so that a "
+                "new image always runs its migration",
+                args.image,
+            )
         problems.raise_if_any()
 
         super().__init__(component_type("KubernetesMigration"), name, None, opts)
