@@ -48,6 +48,36 @@ def test_the_namespace_defaults_to_the_environment() -> None:
     assert settings.kubernetes is not None and settings.kubernetes.namespace == "qa"
 
 
+def test_pods_are_on_the_cluster_network_by_default_with_any_number_of_backends() -> None:
+    values = kubernetes_stack(replicas=2)
+    del values["kubernetes"]["hostNetwork"]
+    cluster = parse_settings("ci-k8s", values).kubernetes
+    assert cluster is not None
+    assert (cluster.host_network, cluster.replicas) == (False, 2)
+    explicit = parse_settings("ci-k8s", kubernetes_stack(hostNetwork=False, replicas=5)).kubernetes
+    assert explicit is not None
+    assert (explicit.host_network, explicit.replicas) == (False, 5)
+
+
+@pytest.mark.parametrize(
+    ("given", "taken"),
+    [
+        (None, "127.0.0.1"),
+        ("", "127.0.0.1"),
+        ("127.0.0.1", "127.0.0.1"),
+        ("127.0.0.2", "127.0.0.2"),
+    ],
+)
+def test_the_port_forwards_listen_on_a_loopback_connect_address(
+    given: str | None, taken: str
+) -> None:
+    values = kubernetes_stack(hostNetwork=False)
+    if given is not None:
+        values["kubernetes"]["connectAddress"] = given
+    cluster = parse_settings("ci-k8s", values).kubernetes
+    assert cluster is not None and cluster.connect_address == taken
+
+
 def test_a_kubeconfig_set_as_a_secret_is_taken_and_a_context_too() -> None:
     secret = parse_settings(
         "ci-k8s", kubernetes_stack(kubeconfig=KUBECONFIG), frozenset({"kubernetes"})
@@ -71,7 +101,11 @@ def test_a_plain_text_kubeconfig_is_refused_without_showing_it() -> None:
         ({"storageSize": "lots"}, r"kubernetes\.storageSize: expected a Kubernetes quantity"),
         ({"replicas": 0}, r"kubernetes\.replicas: expected an integer from 1 to 100"),
         ({"replicas": 3}, r"kubernetes\.replicas: expected 1 with hostNetwork"),
+        ({"hostNetwork": True, "replicas": 2}, r"kubernetes\.replicas: expected 1 with hostNet"),
         ({"connectAddress": "10.0.0.5"}, r"kubernetes\.connectAddress: expected a loopback"),
+        ({"connectAddress": "localhost"}, r"kubernetes\.connectAddress: expected a loopback"),
+        ({"connectAddress": "0.0.0.0"}, r"kubernetes\.connectAddress: expected a loopback"),
+        ({"connectAddress": "127.0.0.256"}, r"kubernetes\.connectAddress: expected a loopback"),
         ({"imagePullPolicy": "Sometimes"}, r"kubernetes\.imagePullPolicy: expected one of Always"),
         (
             {"resources": {"requests": {"gpu": "1"}}},
