@@ -16,14 +16,17 @@ from typing import Any
 
 import pytest
 
+from delivery.outputs import OutputsUnavailable
 from delivery.preview import is_stack_name
 from delivery.promote import promote
 from delivery.verify import (
     CheckFailed,
+    _port_forward_declared,
     _require_declared,
     check_cors,
     check_health,
     declared_address,
+    declared_port_forward,
     main,
     verify_stack,
 )
@@ -236,6 +239,68 @@ def test_a_remote_stack_is_verified_on_its_connect_address(tmp_path: Path) -> No
     with pytest.raises(CheckFailed, match=r"docker\.connectAddress or network\.bindAddress"):
         _require_declared("http://10.1.2.3:8000/health", "mini.lan", "the backend url")
     _require_declared("http://mini.lan:8000/health", "mini.lan", "the backend url")
+
+
+def test_a_cluster_stack_is_verified_where_its_port_forwards_listen(tmp_path: Path) -> None:
+    """Pods on the cluster's network are reached through this machine's port-forwards, on
+    kubernetes.connectAddress; pods on the node's network on network.bindAddress."""
+    node = "  appstack:network:\n    bindAddress: 10.1.2.3\n"
+    stacks = {
+        "forwarded": "",
+        "forwardedfalse": "  appstack:kubernetes:\n    hostNetwork: false\n",
+        "connect": "  appstack:kubernetes:\n    connectAddress: 127.0.0.2\n",
+        "emptyconnect": '  appstack:kubernetes:\n    connectAddress: ""\n',
+        "badconnect": "  appstack:kubernetes:\n    connectAddress: 10.0.0.5\n",
+        "onnode": "  appstack:kubernetes:\n    hostNetwork: true\n    connectAddress: 127.0.0.2\n",
+    }
+    for name, cluster in stacks.items():
+        (tmp_path / f"Pulumi.{name}.yaml").write_text(
+            f"config:\n  appstack:target: kubernetes\n{node}{cluster}"
+        )
+    assert declared_address("forwarded", tmp_path) == "127.0.0.1"
+    assert declared_address("forwardedfalse", tmp_path) == "127.0.0.1"
+    assert declared_address("connect", tmp_path) == "127.0.0.2"
+    assert declared_address("emptyconnect", tmp_path) == "127.0.0.1"
+    assert declared_address("badconnect", tmp_path) == ""
+    assert declared_address("onnode", tmp_path) == "10.1.2.3"
+    # The committed cluster stack puts its pods on the node, on loopback.
+    assert declared_address("ci-k8s", REPO_ROOT) == "127.0.0.1"
+
+
+@pytest.mark.parametrize(
+    ("values", "declared"),
+    [
+        ({}, False),
+        ({"target": "docker", "kubernetes": {"hostNetwork": False}}, False),
+        ({"target": "kubernetes"}, True),
+        ({"target": "kubernetes", "kubernetes": {}}, True),
+        ({"target": "kubernetes", "kubernetes": {"hostNetwork": False}}, True),
+        ({"target": "kubernetes", "kubernetes": {"hostNetwork": "false"}}, True),
+        ({"target": "kubernetes", "kubernetes": {"hostNetwork": True}}, False),
+        ({"target": "kubernetes", "kubernetes": {"hostNetwork": "true"}}, False),
+    ],
+)
+def test_a_port_forward_is_declared_by_a_cluster_stack_without_host_network(
+    values: dict[str, Any], declared: bool
+) -> None:
+    assert _port_forward_declared(values) is declared
+
+
+def test_no_port_forward_is_opened_nor_the_cli_asked_for_other_stacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a cluster stack without hostNetwork reads its config through `pulumi config`."""
+    monkeypatch.setenv("PATH", str(tmp_path / "no-pulumi-here"))
+    (tmp_path / "Pulumi.onnode.yaml").write_text(
+        "config:\n  appstack:target: kubernetes\n  appstack:kubernetes:\n    hostNetwork: true\n"
+    )
+    (tmp_path / "Pulumi.forwarded.yaml").write_text("config:\n  appstack:target: kubernetes\n")
+    assert declared_port_forward("dev", REPO_ROOT) is None
+    assert declared_port_forward("ci-k8s", REPO_ROOT) is None
+    assert declared_port_forward("onnode", tmp_path) is None
+    assert declared_port_forward("../etc", tmp_path) is None
+    with pytest.raises(OutputsUnavailable, match=r"the pulumi CLI is not on PATH"):
+        declared_port_forward("forwarded", tmp_path)
 
 
 @pytest.mark.parametrize("name", ["../prod", "prod/x", "prod\n", "", "a b"])
