@@ -32,6 +32,14 @@
 #   APPSTACK_K8S_API_PORT  the API server's secure port on 127.0.0.1 (default 16443); the other
 #                          components use fixed ports next to it (see `ports` below)
 #   APPSTACK_K8S_PVS       number of static hostPath PersistentVolumes of the "local" class (default 8)
+#   APPSTACK_K8S_POD_NETWORK  isolated (default: every pod alone in its namespace, see above) or
+#                          routed: a pod network inside a network namespace of the cluster's own
+#                          (podnet), never the host's: each pod's veth peer and a /32 route there,
+#                          10.244.0.1 (on its lo) the pods' gateway and DNS server, kube-proxy
+#                          (iptables mode, its rules in that namespace only) for Service addresses,
+#                          CoreDNS for Service names; they reach the API server through socat over
+#                          a unix socket ($run/api.sock). Pods reach each other as on any cluster;
+#                          the host still routes to none of them.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -47,6 +55,9 @@ state=${APPSTACK_K8S_DIR:-/tmp/appstack-k8s}
 timeout=${APPSTACK_K8S_TIMEOUT:-120}
 api_port=${APPSTACK_K8S_API_PORT:-16443}
 pv_count=${APPSTACK_K8S_PVS:-8}
+pod_network=${APPSTACK_K8S_POD_NETWORK:-isolated}
+pod_gateway=10.244.0.1
+coredns_bin=$cache/coredns-$COREDNS_VERSION/coredns
 etcd_port=$((api_port + 7347))         # 23790 by default
 etcd_peer_port=$((api_port + 7357))    # 23800
 kcm_port=$((api_port + 3814))          # 20257
@@ -63,6 +74,17 @@ containerd_sock=$containerd_dir/containerd.sock
 admin_kubeconfig=$state/admin.kubeconfig
 # Started in this order, stopped in reverse (after the pods are gone).
 components=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet)
+case $pod_network in
+  isolated) ;;
+  routed)
+    components=(etcd kube-apiserver kube-controller-manager kube-scheduler api-bridge podnet
+      containerd kubelet kube-proxy coredns)
+    ;;
+  *)
+    printf 'k8s-cluster.sh: APPSTACK_K8S_POD_NETWORK must be isolated or routed, not %s\n' "$pod_network" >&2
+    exit 2
+    ;;
+esac
 # Created on the host by a kubelet, containerd or controller manager left to its defaults; checked
 # (and removed when they appeared while the cluster ran) at stop. /run/containerd, /run/netns,
 # /var/lib/containerd and /opt/containerd are not here: the Docker engine's containerd and other
@@ -85,12 +107,14 @@ ctr_k8s() { ctr --address "$containerd_sock" --namespace k8s.io "$@"; }
 
 # owned_pid NAME: the PID recorded for NAME, if that process is still the one start launched
 # (its command name matches and its command line names our state directory: guards PID reuse).
+# The two ends of the API bridge of the routed pod network are socat processes.
 owned_pid() {
-  local pidfile=$run/$1.pid pid
+  local pidfile=$run/$1.pid pid comm=${1:0:15}
   [[ -f $pidfile ]] || return 1
   pid=$(<"$pidfile")
   [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/comm ]] || return 1
-  [[ $(<"/proc/$pid/comm") == "${1:0:15}" ]] || return 1
+  case $1 in api-bridge | podnet) comm=socat ;; esac
+  [[ $(<"/proc/$pid/comm") == "$comm" ]] || return 1
   tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$state/" || return 1
   printf '%s\n' "$pid"
 }
@@ -138,6 +162,14 @@ check_prerequisites() {
   for program in containerd containerd-shim-runc-v2 runc ctr openssl unshare nsenter curl; do
     command -v "$program" >/dev/null || missing+=("$program")
   done
+  if [[ $pod_network == routed ]]; then
+    for file in "$kube_bin/kube-proxy" "$coredns_bin"; do
+      [[ -e $file ]] || die "missing $file: build it with 'bash toolchain/build-k8s.sh cluster' (or 'make k8s')"
+    done
+    for program in socat ip iptables; do
+      command -v "$program" >/dev/null || missing+=("$program")
+    done
+  fi
   ((${#missing[@]} == 0)) ||
     die "missing ${missing[*]}: install the system packages with 'bash scripts/install-system.sh'"
   [[ $(id -u) == 0 ]] || die "the kubelet and containerd need root"
@@ -222,8 +254,9 @@ write_configs() {
     "$state/sysctl"
   install -m 0755 "$repo_root/scripts/k8s/appstack-isolated" "$state/cni/bin/appstack-isolated"
   ln -sf appstack-isolated "$state/cni/bin/loopback"
-  printf '%s\n' '{"cniVersion":"0.4.0","name":"appstack-isolated","plugins":[{"type":"appstack-isolated"}]}' \
-    >"$state/cni/conf/10-appstack-isolated.conflist"
+  ln -sf appstack-isolated "$state/cni/bin/appstack-routed"
+  printf '{"cniVersion":"0.4.0","name":"appstack-%s","plugins":[{"type":"appstack-%s"}]}\n' \
+    "$pod_network" "$pod_network" >"$state/cni/conf/10-appstack.conflist"
   cat >"$containerd_dir/config.toml" <<EOF
 # Written by scripts/k8s-cluster.sh: a containerd of its own, for the kubelet only.
 version = 2
@@ -292,6 +325,25 @@ evictionHard:
 makeIPTablesUtilChains: false
 protectKernelDefaults: true
 EOF
+  if [[ $pod_network == routed ]]; then
+    printf 'clusterDNS: [%s]\nclusterDomain: cluster.local\n' "$pod_gateway" >>"$state/kubelet/config.yaml"
+    mkdir -p "$state/coredns"
+    cat >"$state/coredns/Corefile" <<EOF
+# Written by scripts/k8s-cluster.sh: cluster DNS on the pods' gateway, in the podnet namespace.
+.:53 {
+    bind $pod_gateway
+    errors
+    ready 127.0.0.1:8181
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig $admin_kubeconfig appstack
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+        ttl 5
+    }
+    cache 5
+}
+EOF
+  fi
   local pair
   for pair in "${kubelet_sysctls[@]}"; do
     printf '%s\n' "${pair#*=}" >"$state/sysctl/${pair%%=*}"
@@ -339,6 +391,39 @@ namespace_exec() {
   exec "$@"
 }
 
+# Runs as root inside the new network namespace of the routed pod network (see start_pod_network),
+# then execs the API bridge's inner end, which holds the namespace for as long as it runs.
+podnet_exec() {
+  ip link set lo up
+  ip addr add "$pod_gateway/32" dev lo
+  sysctl -q -w net.ipv4.ip_forward=1 # this namespace's own setting
+  exec socat "TCP-LISTEN:$api_port,bind=127.0.0.1,reuseaddr,fork" "UNIX-CONNECT:$run/api.sock"
+}
+
+in_podnet() { nsenter --net="/proc/$(<"$run/podnet.pid")/ns/net" -- "$@"; }
+
+# The routed pod network: its namespace and the API bridge into it (before the first pod)...
+start_pod_network() {
+  launch api-bridge socat "UNIX-LISTEN:$run/api.sock,fork,mode=600" "TCP:127.0.0.1:$api_port"
+  wait_for api-bridge "its socket" test -S "$run/api.sock"
+  launch podnet unshare --net -- "$self" _podnet-exec
+  wait_for podnet "the API server through the bridge" in_podnet "$kube_bin/kubectl" \
+    --kubeconfig "$admin_kubeconfig" get --raw /readyz
+}
+
+# ... then kube-proxy and CoreDNS there, once the node they serve exists.
+start_pod_services() {
+  local podnet_ns=/proc/$(<"$run/podnet.pid")/ns/net
+  launch kube-proxy nsenter --net="$podnet_ns" -- "$kube_bin/kube-proxy" \
+    --kubeconfig "$admin_kubeconfig" --hostname-override localhost --proxy-mode iptables \
+    --cluster-cidr 10.244.0.0/24 --oom-score-adj 0 --conntrack-max-per-core 0 \
+    --conntrack-tcp-timeout-established 0 --conntrack-tcp-timeout-close-wait 0 \
+    --healthz-bind-address 127.0.0.1:10256 --metrics-bind-address 127.0.0.1:10249 --v=1
+  wait_for kube-proxy "healthz" in_podnet curl -sf http://127.0.0.1:10256/healthz
+  launch coredns nsenter --net="$podnet_ns" -- "$coredns_bin" -conf "$state/coredns/Corefile"
+  wait_for coredns "ready" in_podnet curl -sf http://127.0.0.1:8181/ready
+}
+
 host_sysctls() {
   local pair
   for pair in "${kubelet_sysctls[@]}"; do
@@ -364,7 +449,7 @@ start() {
   check_prerequisites
   # A fresh cluster every time: only the PKI and the logs of earlier runs are kept.
   rm -rf "$run" "$state/etcd" "$containerd_dir" "$state/kubelet" "$state/cni" "$state/pv" \
-    "$state/sysctl" "$state/controller-manager"
+    "$state/sysctl" "$state/controller-manager" "$state/coredns"
   mkdir -p "$run" "$logs"
   for name in "${components[@]}"; do : >"$logs/$name.log"; done
   host_sysctls >"$run/sysctl-before"
@@ -413,6 +498,10 @@ start() {
     --authorization-kubeconfig "$state/scheduler.kubeconfig" \
     --bind-address 127.0.0.1 --secure-port "$scheduler_port" --leader-elect=false --profiling=false --v=1
 
+  if [[ $pod_network == routed ]]; then
+    start_pod_network
+  fi
+
   launch containerd unshare --mount --propagation private -- \
     "$self" _namespace-exec containerd --config "$containerd_dir/config.toml"
   wait_for containerd "its socket" ctr --address "$containerd_sock" version
@@ -423,6 +512,9 @@ start() {
     "$kube_bin/kubelet" --config "$state/kubelet/config.yaml" --kubeconfig "$state/kubelet.kubeconfig" \
     --root-dir "$state/kubelet/root" --hostname-override localhost --v=1
   wait_for kubelet "a Ready node" node_ready
+  if [[ $pod_network == routed ]]; then
+    start_pod_services
+  fi
   storage_manifest | kubectl apply --server-side -f - >/dev/null
   wait_for kube-controller-manager "the default service account" \
     kubectl get serviceaccount default --namespace default
@@ -572,6 +664,13 @@ stop() {
   fi
   stop_component containerd
   kill_leftovers || leftovers=1
+  # The routed pod network: its namespace (iptables rules, routes, the pods' veth ends) goes with
+  # the last process in it.
+  stop_component coredns
+  stop_component kube-proxy
+  stop_component podnet
+  stop_component api-bridge
+  rm -f "$run/api.sock"
   stop_component kube-apiserver
   stop_component etcd
   restore_sysctls
@@ -581,7 +680,7 @@ stop() {
     return 1
   fi
   rm -rf "$state/etcd" "$containerd_dir" "$state/kubelet" "$state/cni" "$state/pv" \
-    "$state/sysctl" "$state/controller-manager" "$run"
+    "$state/sysctl" "$state/controller-manager" "$state/coredns" "$run"
   log "stopped; logs kept in $logs"
 }
 
@@ -618,6 +717,7 @@ case ${1:-} in
     shift
     namespace_exec "$@"
     ;;
+  _podnet-exec) podnet_exec ;;
   *)
     echo "usage: $0 start|stop|status|import-image TAG...|kubeconfig" >&2
     exit 2

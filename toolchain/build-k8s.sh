@@ -5,12 +5,15 @@
 # Nothing is installed system-wide and nothing is written into the repository.
 #
 # Pieces (each timed):
-#   kubernetes-v<v>/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,kubelet,kubectl}
+#   kubernetes-v<v>/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,kubelet,kubectl,kube-proxy}
 #       from module k8s.io/kubernetes through the wrapper module toolchain/k8s/kubernetes
 #   etcd-<deb version>/usr/bin/etcd
 #       Debian's etcd-server package, `apt-get download` + `dpkg -x` (not installed)
 #   pause-<busybox deb version>/pause.tar
 #       the pod sandbox ("pause") image, a `docker save` archive holding Debian's static busybox
+#   coredns-<v>/coredns
+#       cluster DNS of the routed pod network (APPSTACK_K8S_POD_NETWORK=routed), `go install
+#       github.com/coredns/coredns@v<v>` (its go.mod has no replace directives)
 #   pulumi-kubernetes-<v>/pulumi-resource-kubernetes, installed into pulumi-home/plugins/
 #       from module github.com/pulumi/pulumi-kubernetes/provider/v4 through toolchain/k8s/pulumi-kubernetes
 # containerd and runc are Debian system packages (scripts/install-system.sh); checked, not built.
@@ -31,6 +34,7 @@ kube_bin=$cache/kubernetes-v$KUBERNETES_VERSION/bin
 etcd_root=$cache/etcd-$ETCD_DEB_VERSION
 pause_dir=$cache/pause-${BUSYBOX_DEB_VERSION#*:}
 plugin_dir=$cache/pulumi-kubernetes-$PULUMI_KUBERNETES_VERSION
+coredns_dir=$cache/coredns-$COREDNS_VERSION
 pulumi_home=$cache/pulumi-home
 # The Go builds yield to everything else on the (shared, 2-core) machine.
 go_build=(nice -n 19 go build -p 2)
@@ -55,7 +59,7 @@ check_wrapper_pin() {
     die "$gomod does not require $module $version (versions.env); update the wrapper module together with the pin"
 }
 
-kube_components=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
+kube_components=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl kube-proxy)
 
 build_kubernetes() {
   local dir minor ldflags component reported
@@ -167,6 +171,15 @@ build_plugin() {
   mv "$plugin_dir/pulumi-resource-kubernetes.tmp" "$plugin_dir/pulumi-resource-kubernetes"
 }
 
+build_coredns() {
+  mkdir -p "$coredns_dir"
+  GOBIN=$work/coredns timed "coredns" nice -n 19 go install -ldflags "-s -w" \
+    "github.com/coredns/coredns@v$COREDNS_VERSION"
+  "$work/coredns/coredns" -version | grep -q "CoreDNS-$COREDNS_VERSION" ||
+    die "the built coredns does not report $COREDNS_VERSION"
+  mv "$work/coredns/coredns" "$coredns_dir/coredns"
+}
+
 plugin_installed() {
   [[ -x $pulumi_home/plugins/resource-kubernetes-v$PULUMI_KUBERNETES_VERSION/pulumi-resource-kubernetes ]]
 }
@@ -210,6 +223,11 @@ main() {
       log "pause image (busybox $BUSYBOX_DEB_VERSION): cached"
     else
       timed "pause image (busybox $BUSYBOX_DEB_VERSION)" build_pause_image
+    fi
+    if [[ -x $coredns_dir/coredns ]]; then
+      log "coredns $COREDNS_VERSION: cached"
+    else
+      timed "coredns $COREDNS_VERSION" build_coredns
     fi
   fi
   if [[ $what != cluster ]]; then

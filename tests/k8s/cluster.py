@@ -110,6 +110,9 @@ class Cluster:
     """scripts/k8s-cluster.sh on a state directory of its own."""
 
     state_dir: Path
+    pod_network: str = "isolated"
+    """APPSTACK_K8S_POD_NETWORK: `isolated` pods, or a `routed` pod network with kube-proxy and
+    CoreDNS in a network namespace of the cluster's own (scripts/k8s-cluster.sh)."""
 
     @property
     def kubeconfig(self) -> Path:
@@ -123,7 +126,11 @@ class Cluster:
 
     def script(self, *args: str) -> str:
         """Run scripts/k8s-cluster.sh; fails the test with its output when it fails."""
-        env = {**os.environ, "APPSTACK_K8S_DIR": str(self.state_dir)}
+        env = {
+            **os.environ,
+            "APPSTACK_K8S_DIR": str(self.state_dir),
+            "APPSTACK_K8S_POD_NETWORK": self.pod_network,
+        }
         try:
             result = subprocess.run(
                 ["bash", str(SCRIPT), *args],
