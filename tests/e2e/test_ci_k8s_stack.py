@@ -11,7 +11,6 @@ Every pod runs on the node's network on 127.0.0.1; nothing is routed to a pod or
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -20,30 +19,22 @@ import pytest
 
 from appstack.k8s.migration import job_name
 from delivery.verify import verify_stack
+from tests.e2e import k8s_stack
+from tests.e2e.k8s_stack import BACKEND_IMAGE, IMAGES, MIGRATION, ci_k8s_stack, running_cluster
 from tests.e2e.platform import (
     DeployedStack,
     build_variant,
     committed_stack_config,
     docker,
     http_status,
-    new_stack,
 )
 from tests.k8s.cluster import Cluster
-from tests.realservers.process import free_port
 
 pytestmark = [pytest.mark.real, pytest.mark.e2e, pytest.mark.k8s]
 
 STACK = "ci-k8s"
 NAMESPACE = "ci-k8s"
-IMAGES = (
-    "pgvector/pgvector:pg18-appstack",
-    "appstack/redis:7-bookworm",
-    "appstack/minio:DEVELOPMENT.2026-02-12T20-18-48Z",
-    "appstack/backend:ci",
-)
-BACKEND_IMAGE = "appstack/backend:ci"
 NEW_BACKEND_IMAGE = "appstack/backend:appstack-e2e-k8s-new"
-MIGRATION = ["alembic", "upgrade", "head"]
 FAILING_MIGRATION = ["sh", "-c", "echo migration failed >&2; exit 3"]
 CLAIMS = {"database-data", "cache-data", "objectstore-data"}
 
@@ -51,33 +42,14 @@ CLAIMS = {"database-data", "cache-data", "objectstore-data"}
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """A fresh cluster with the stack's images imported; stopped by PID at the end."""
-    cluster = Cluster(tmp_path_factory.mktemp("k8s-e2e-cluster"))
-    cluster.require_built()
-    try:
-        cluster.script("start")
-        cluster.script("import-image", *IMAGES)
+    with running_cluster(tmp_path_factory.mktemp("k8s-e2e-cluster")) as cluster:
         yield cluster
-    finally:
-        cluster.script("stop")
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, cluster: Cluster) -> Iterator[DeployedStack]:
     """The ci-k8s stack on free loopback ports, its kubeconfig set as a secret (through stdin)."""
-    config = committed_stack_config(STACK)
-    for section, keys in {
-        "database": ("port",),
-        "cache": ("port",),
-        "objectStore": ("port", "consolePort"),
-        "backend": ("port",),
-    }.items():
-        for key in keys:
-            config[f"appstack:{section}"][key] = free_port()
-    deployed = new_stack(tmp_path_factory.mktemp("e2e-ci-k8s"), STACK, config)
-    deployed.project.run(
-        "config", "set", "--stack", STACK, "--secret", "--path",
-        "appstack:kubernetes.kubeconfig", stdin=cluster.kubeconfig.read_text(),
-    )  # fmt: skip
+    deployed = ci_k8s_stack(tmp_path_factory.mktemp("e2e-ci-k8s"), STACK, cluster)
     try:
         yield deployed
     finally:
@@ -92,14 +64,11 @@ ROLLBACK_SETTLE_SECONDS = 90
 
 
 def kubectl_json(cluster: Cluster, *args: str) -> dict[str, Any]:
-    return dict(json.loads(cluster.kubectl(*args, "-n", NAMESPACE, "-o", "json").stdout))
+    return k8s_stack.kubectl_json(cluster, NAMESPACE, *args)
 
 
 def backend_state(cluster: Cluster) -> tuple[str, int]:
-    """The backend Deployment's image and ready replicas."""
-    deployment = kubectl_json(cluster, "get", "deployment", "backend")
-    image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
-    return str(image), int(deployment["status"].get("readyReplicas", 0))
+    return k8s_stack.backend_state(cluster, NAMESPACE)
 
 
 def settled_backend_state(cluster: Cluster, expected: tuple[str, int]) -> tuple[str, int]:
@@ -120,8 +89,7 @@ def settled_backend_state(cluster: Cluster, expected: tuple[str, int]) -> tuple[
 
 
 def jobs(cluster: Cluster) -> dict[str, dict[str, Any]]:
-    listed = kubectl_json(cluster, "get", "jobs")
-    return {item["metadata"]["name"]: item["status"] for item in listed["items"]}
+    return k8s_stack.jobs(cluster, NAMESPACE)
 
 
 def test_up_from_nothing_reaches_a_ready_platform_that_verify_accepts(

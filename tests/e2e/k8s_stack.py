@@ -1,0 +1,82 @@
+"""What the Kubernetes end-to-end stacks share: the cluster, the stack and reading its objects.
+
+tests/e2e/test_ci_k8s_stack.py (pods on the node's network) and test_ci_k8s_pods_stack.py (the
+pod network, through port-forwards) deploy the committed `ci-k8s` stack, the second changed, on
+a cluster of scripts/k8s-cluster.sh with the images of images/build.sh imported into it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tests.e2e.platform import DeployedStack, committed_stack_config, new_stack
+from tests.k8s.cluster import Cluster
+from tests.realservers.process import free_port
+
+IMAGES = (
+    "pgvector/pgvector:pg18-appstack",
+    "appstack/redis:7-bookworm",
+    "appstack/minio:DEVELOPMENT.2026-02-12T20-18-48Z",
+    "appstack/backend:ci",
+)
+BACKEND_IMAGE = "appstack/backend:ci"
+MIGRATION = ["alembic", "upgrade", "head"]
+SERVICE_PORTS = {
+    "database": ("port",),
+    "cache": ("port",),
+    "objectStore": ("port", "consolePort"),
+    "backend": ("port",),
+}
+"""The port keys of each `appstack:` section, given free ports for a test's stack."""
+
+
+@contextmanager
+def running_cluster(state_dir: Path, pod_network: str = "isolated") -> Iterator[Cluster]:
+    """A fresh cluster with the stacks' images imported; stopped by PID at the end."""
+    cluster = Cluster(state_dir, pod_network=pod_network)
+    cluster.require_built()
+    try:
+        cluster.script("start")
+        cluster.script("import-image", *IMAGES)
+        yield cluster
+    finally:
+        cluster.script("stop")
+
+
+def ci_k8s_stack(
+    base: Path, stack: str, cluster: Cluster, changes: dict[str, dict[str, Any]] | None = None
+) -> DeployedStack:
+    """The committed ci-k8s config as `stack` with `changes` merged into its sections, on free
+    loopback ports, its kubeconfig set as a secret (through stdin)."""
+    config = committed_stack_config("ci-k8s")
+    for key, values in (changes or {}).items():
+        config[key] = {**config.get(key, {}), **values}
+    for section, keys in SERVICE_PORTS.items():
+        for key in keys:
+            config[f"appstack:{section}"][key] = free_port()
+    deployed = new_stack(base, stack, config)
+    deployed.project.run(
+        "config", "set", "--stack", stack, "--secret", "--path",
+        "appstack:kubernetes.kubeconfig", stdin=cluster.kubeconfig.read_text(),
+    )  # fmt: skip
+    return deployed
+
+
+def kubectl_json(cluster: Cluster, namespace: str, *args: str) -> dict[str, Any]:
+    return dict(json.loads(cluster.kubectl(*args, "-n", namespace, "-o", "json").stdout))
+
+
+def backend_state(cluster: Cluster, namespace: str) -> tuple[str, int]:
+    """The backend Deployment's image and ready replicas."""
+    deployment = kubectl_json(cluster, namespace, "get", "deployment", "backend")
+    image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+    return str(image), int(deployment["status"].get("readyReplicas", 0))
+
+
+def jobs(cluster: Cluster, namespace: str) -> dict[str, dict[str, Any]]:
+    listed = kubectl_json(cluster, namespace, "get", "jobs")
+    return {item["metadata"]["name"]: item["status"] for item in listed["items"]}
