@@ -3,6 +3,7 @@ pod specs (credentials only by secretKeyRef, exec probes, resources), order and 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pulumi
@@ -181,6 +182,13 @@ def test_the_backend_deployment_has_probes_replicas_and_a_rolling_update() -> No
         "type": "RollingUpdate",
         "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1},
     }
+    # up returns only once every counted pod is of the new template and ready.
+    assert json.loads(deployment.inputs["metadata"]["annotations"]["pulumi.com/waitFor"]) == [
+        "jsonpath={.status.replicas}=1",
+        "jsonpath={.status.updatedReplicas}=1",
+        "jsonpath={.status.readyReplicas}=1",
+        "jsonpath={.status.availableReplicas}=1",
+    ]
     app = only_container(deployment)
     assert app["image"] == "appstack/backend:ci"
     assert app["imagePullPolicy"] == "Never"

@@ -116,7 +116,7 @@ class KubernetesBackend(pulumi.ComponentResource):
         )
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata=common.metadata(args, ident.object_name, pod_labels),
+            metadata=common.deployment_metadata(args, ident.object_name, pod_labels, args.replicas),
             spec={
                 "replicas": args.replicas,
                 "strategy": {"type": "RollingUpdate", "rolling_update": rolling},

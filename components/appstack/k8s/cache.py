@@ -120,7 +120,7 @@ class KubernetesCache(pulumi.ComponentResource):
         # The Redis Deployment: depend on it to run after Redis is ready.
         self.deployment: k8s.apps.v1.Deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata=common.metadata(args, ident.object_name, pod_labels),
+            metadata=common.deployment_metadata(args, ident.object_name, pod_labels, 1),
             spec={
                 "replicas": 1,
                 "strategy": {"type": "Recreate"},

@@ -18,6 +18,7 @@ verify) reaches the services depends on `host_network`:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -181,6 +182,30 @@ def metadata(
     args: KubernetesArgs, object_name: str, object_labels: Mapping[str, str]
 ) -> dict[str, Any]:
     return {"name": object_name, "namespace": args.namespace, "labels": dict(object_labels)}
+
+
+ROLLOUT_AWAIT = "pulumi.com/waitFor"
+
+
+def deployment_metadata(
+    args: KubernetesArgs, object_name: str, object_labels: Mapping[str, str], replicas: int
+) -> dict[str, Any]:
+    """A Deployment's metadata, telling pulumi-kubernetes to wait until its rollout is complete.
+
+    The provider's built-in Deployment wait can end early while the controller's statuses lag
+    (seen once under load: an update that brought back an earlier ReplicaSet returned with no pod
+    ready). These conditions hold only once the Deployment has observed its current spec (the
+    provider checks `observedGeneration` first) and every pod it counts is of the new template and
+    ready: a pod of the old ReplicaSet still counted makes `replicas` too high.
+    """
+    conditions = [
+        f"jsonpath={{.status.{field}}}={replicas}"
+        for field in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")
+    ]
+    return {
+        **metadata(args, object_name, object_labels),
+        "annotations": {ROLLOUT_AWAIT: json.dumps(conditions)},
+    }
 
 
 def secret_env(name: str, secret_name: pulumi.Input[str], key: str) -> dict[str, Any]:

@@ -134,7 +134,7 @@ class KubernetesObjectStore(pulumi.ComponentResource):
         )
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata=common.metadata(args, ident.object_name, pod_labels),
+            metadata=common.deployment_metadata(args, ident.object_name, pod_labels, 1),
             spec={
                 "replicas": 1,
                 "strategy": {"type": "Recreate"},
