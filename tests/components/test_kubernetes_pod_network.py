@@ -287,7 +287,8 @@ def test_host_network_needs_one_backend_replica_only_on_the_node() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# The platform as the ci-k8s stack without hostNetwork: a real PortForward, nothing contacted
+# The platform as the ci-k8s stack without hostNetwork (under mocks: nothing listens), and the
+# PortForward it opens under the engine (real listeners, nothing contacted before a client)
 
 
 @pytest.fixture
@@ -323,8 +324,7 @@ def in_use(address: str, port: int) -> bool:
     return False
 
 
-@pytest.mark.usefixtures("forwards")
-def test_the_platform_listens_on_the_stack_ports_and_exports_those_addresses() -> None:
+def test_the_platform_exports_the_forward_addresses_and_opens_nothing_under_mocks() -> None:
     values, ports = pod_network_stack(replicas=2)
     run = run_stack("ci-k8s", values)
     outputs = run.outputs
@@ -341,13 +341,37 @@ def test_the_platform_listens_on_the_stack_ports_and_exports_those_addresses() -
     assert len(buckets) == 3
     for bucket in buckets:
         assert bucket.inputs["endpoint"] == f"127.0.0.1:{ports['objectStore']}"
-    # The listeners are real (on the stack's own ports, so the state's addresses stay put) ...
-    for port in ports.values():
-        assert in_use("127.0.0.1", port)
-    port_forward.close_all()
-    # ... and released when closed.
+    # `make check` and `policies.check` need neither kubectl nor the stack's ports free.
     for port in ports.values():
         assert not in_use("127.0.0.1", port)
+
+
+@pytest.mark.usefixtures("forwards")
+def test_a_port_forward_listens_on_the_stack_ports_until_closed() -> None:
+    ports = [free_port(), free_port()]
+    forward = port_forward.PortForward(port_forward.ClusterAccess(namespace="qa"), "127.0.0.2")
+    assert [forward.forward("database", port) for port in ports] == [
+        ("127.0.0.2", port) for port in ports
+    ]
+    # Real listeners on the stack's own ports (so the state's addresses stay put) ...
+    assert all(in_use("127.0.0.2", port) for port in ports)
+    assert forward.forward("database", ports[0]) == ("127.0.0.2", ports[0])  # opened once
+    port_forward.close_all()
+    # ... released when closed.
+    assert not any(in_use("127.0.0.2", port) for port in ports)
+
+
+@pytest.mark.usefixtures("forwards")
+def test_a_port_on_which_something_listens_is_refused_by_name() -> None:
+    forward = port_forward.PortForward(port_forward.ClusterAccess(namespace="qa"))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(
+            PortForwardError, match=rf"cannot listen on 127.0.0.1:{port} .*database"
+        ):
+            forward.forward("database", port)
 
 
 @pytest.mark.usefixtures("forwards")
@@ -370,24 +394,26 @@ def test_the_platform_backend_has_its_replicas_and_reaches_the_store_in_the_clus
     assert cache["url"].endswith(f"@cache.ci-k8s.svc:{ports['cache']}/0")
 
 
-@pytest.mark.usefixtures("forwards")
-def test_the_platform_listens_on_the_connect_address() -> None:
+def test_the_platform_uses_the_connect_address() -> None:
     values, ports = pod_network_stack(connectAddress="127.0.0.2")
     outputs = run_stack("ci-k8s", values).outputs
     assert outputs["database"]["host"] == "127.0.0.2"
     assert outputs["objectStore"]["endpoint"] == f"127.0.0.2:{ports['objectStore']}"
     assert outputs["backend"]["url"] == f"http://127.0.0.2:{ports['backend']}"
-    assert in_use("127.0.0.2", ports["database"])
 
 
-def test_the_platform_without_kubectl_stops_naming_how_to_give_one(
+def test_a_port_forward_without_kubectl_stops_naming_how_to_give_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv(port_forward.KUBECTL_ENV, "/nonexistent/kubectl")
-    values, ports = pod_network_stack()
+    port = free_port()
+    forward = port_forward.PortForward(port_forward.ClusterAccess(namespace="qa"))
     try:
         with pytest.raises(PortForwardError, match=r"set APPSTACK_KUBECTL to its path"):
-            run_stack("ci-k8s", values)
+            forward.forward("database", port)
     finally:
-        port_forward.close_all()
-    assert not in_use("127.0.0.1", ports["database"])
+        forward.close()
+    assert not in_use("127.0.0.1", port)
+    # Under mocks the program needs no kubectl at all.
+    values, _ = pod_network_stack()
+    assert run_stack("ci-k8s", values).outputs["target"] == "kubernetes"

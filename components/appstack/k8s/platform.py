@@ -32,6 +32,7 @@ from appstack.k8s.object_store import (
 )
 from appstack.k8s.port_forward import ClusterAccess, PortForward
 from appstack.object_store import BucketSpec
+from appstack.preflight import under_mocks
 from appstack.settings import KubernetesSettings, Settings
 from appstack.stack_outputs import stack_outputs
 
@@ -50,13 +51,14 @@ def kubernetes_provider(
     )
 
 
-def cluster_port_forward(cluster: KubernetesSettings) -> PortForward:
+def cluster_port_forward(cluster: KubernetesSettings, *, listen: bool = True) -> PortForward:
     """The stack's port-forward to its namespace, as its provider reaches the cluster."""
     return PortForward(
         ClusterAccess(
             namespace=cluster.namespace, kubeconfig=cluster.kubeconfig, context=cluster.context
         ),
         cluster.connect_address,
+        listen=listen,
     )
 
 
@@ -81,7 +83,8 @@ class KubernetesPlatform(pulumi.ComponentResource):
         if cluster.host_network:
             port_forward = None
         elif port_forward is None:
-            port_forward = cluster_port_forward(cluster)
+            # Under mocks (`make check`, `policies.check`) nothing listens, as no tunnel opens.
+            port_forward = cluster_port_forward(cluster, listen=not under_mocks())
         self.port_forward = port_forward
         super().__init__(component_type("KubernetesPlatform"), name, None, opts)
         env = settings.environment

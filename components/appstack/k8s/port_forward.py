@@ -264,12 +264,17 @@ class PortForward:
     """Local listeners on `address` that reach services of one namespace through kubectl.
 
     `forward(service, port)` opens (once) a listener on `address:port` and returns that address;
-    nothing contacts the cluster before a client connects. `close()` stops everything.
+    nothing contacts the cluster before a client connects. `close()` stops everything. With
+    `listen=False` (a program under mocks: `make check`, `policies.check`) it only says where the
+    services would be, and needs neither kubectl nor free ports.
     """
 
-    def __init__(self, access: ClusterAccess, address: str = "127.0.0.1") -> None:
+    def __init__(
+        self, access: ClusterAccess, address: str = "127.0.0.1", *, listen: bool = True
+    ) -> None:
         self.access = access
         self.address = address
+        self.listen = listen
         self._listeners: dict[tuple[str, int], _Listener] = {}
         self._lock = threading.Lock()
         self._kubeconfig_dir: str | None = None
@@ -294,7 +299,7 @@ class PortForward:
         """`(address, port)` here, passed through to `service:port` in the namespace."""
         key = (service, port)
         with self._lock:
-            if key not in self._listeners:
+            if self.listen and key not in self._listeners:
                 if not self._kubectl:
                     self._kubectl = kubectl_executable(self.access)
                 what = f"service/{service}:{port} in namespace {self.access.namespace}"
