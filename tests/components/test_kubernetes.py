@@ -4,6 +4,7 @@ pod specs (credentials only by secretKeyRef, exec probes, resources), order and 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pulumi
@@ -261,6 +262,37 @@ def test_a_tag_the_node_pulls_again_is_refused_because_the_job_would_not_rerun(
             .inputs["metadata"]["name"]
             .startswith("migration-")
         )
+
+
+@pytest.mark.parametrize(
+    ("image", "pull", "warned"),
+    [
+        ("appstack/backend:1", "IfNotPresent", True),
+        ("appstack/backend:1", "Never", False),
+        ("appstack/backend@sha256:" + "a" * 64, "IfNotPresent", False),
+    ],
+)
+def test_a_tag_a_new_node_may_pull_anew_is_warned_about(
+    image: str, pull: str, warned: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    def program() -> None:
+        KubernetesMigration(
+            "migration",
+            KubernetesMigrationArgs(
+                image=image,
+                image_pull_policy=pull,
+                database_url_secret="db-credentials",
+                database_dsn=pulumi.Output.secret("postgresql://u:p@127.0.0.1:5432/app"),
+                **shared(),
+            ),
+        )
+
+    with caplog.at_level(logging.WARNING):
+        build(program)
+    warnings = [
+        r.getMessage() for r in caplog.records if "without a new migration Job" in r.getMessage()
+    ]
+    assert bool(warnings) is warned, caplog.records
 
 
 def test_a_backend_credential_cannot_also_be_plain() -> None:

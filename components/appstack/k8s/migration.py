@@ -88,6 +88,13 @@ class KubernetesMigration(pulumi.ComponentResource):
 
         super().__init__(component_type("KubernetesMigration"), name, None, opts)
         self.job_name = job_name(ident.object_name, args.image, args.migration_command)
+        if args.image_pull_policy == "IfNotPresent" and not _pinned(args.image):
+            pulumi.log.warn(
+                f"the backend image {args.image!r} is a tag: if it is moved on the registry, a "
+                "node that has no copy yet pulls the new image without a new migration Job. "
+                "Pin it by digest (image@sha256:...) on a cluster of more than one node.",
+                resource=self,
+            )
         pod_labels = common.labels(ident, "migration")
         runner = common.container(
             args,
