@@ -10,7 +10,7 @@ outputs the stack exports, that verification reads and that promotion copies.
 
 from __future__ import annotations
 
-from dataclasses import asdict, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypedDict
 
 import pulumi
@@ -23,7 +23,8 @@ from appstack.database import Database, DatabaseArgs
 from appstack.docker_target import provider as docker_provider
 from appstack.migration import Migration, MigrationArgs
 from appstack.network import Network, NetworkArgs
-from appstack.object_store import BucketSpec, ObjectStore, ObjectStoreArgs
+from appstack.object_store import ObjectStore, ObjectStoreArgs
+from appstack.role_args import cache_fields, database_fields, object_store_fields
 from appstack.settings import NAMESPACE, Settings, SettingsError
 from appstack.stack_outputs import stack_outputs
 
@@ -137,48 +138,24 @@ class Platform(pulumi.ComponentResource):
         network = self.network.attachment
         if settings.docker.connect_address != network.bind_address:
             network = replace(network, connect_address=settings.docker.connect_address)
-        db = settings.database
         self.database = Database(
             f"{name}-database",
             DatabaseArgs(
-                network=network,
-                image=db.image,
-                port=db.port,
-                database_name=db.name,
-                user=db.user,
-                connect_timeout_seconds=db.connect_timeout_seconds,
-                **service("database"),
-                **data,
+                network=network, **database_fields(settings), **service("database"), **data
             ),
             child,
         )
-        cache = settings.cache
         self.cache = Cache(
             f"{name}-cache",
-            CacheArgs(
-                network=network,
-                image=cache.image,
-                port=cache.port,
-                max_memory_mb=cache.max_memory_mb,
-                max_memory_policy=cache.max_memory_policy,
-                persistence=cache.persistence,
-                **service("cache"),
-                **data,
-            ),
+            CacheArgs(network=network, **cache_fields(settings), **service("cache"), **data),
             child,
         )
-        store_settings = settings.object_store
         self.object_store = ObjectStore(
             f"{name}-objectstore",
             ObjectStoreArgs(
                 network=network,
-                image=store_settings.image,
-                port=store_settings.port,
-                console_port=store_settings.console_port,
-                buckets=[BucketSpec(**asdict(bucket)) for bucket in store_settings.buckets],
-                bucket_prefix=f"{env}-{settings.project}",
-                force_destroy=store_settings.force_destroy,
-                health_command=store_settings.health_command,
+                health_command=settings.object_store.health_command,
+                **object_store_fields(settings),
                 **service("objectstore"),
                 **data,
             ),

@@ -12,7 +12,6 @@ alike.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 import pulumi
@@ -31,8 +30,8 @@ from appstack.k8s.object_store import (
     KubernetesObjectStoreArgs,
 )
 from appstack.k8s.port_forward import ClusterAccess, PortForward
-from appstack.object_store import BucketSpec
 from appstack.preflight import under_mocks
+from appstack.role_args import cache_fields, database_fields, object_store_fields
 from appstack.settings import KubernetesSettings, Settings
 from appstack.stack_outputs import stack_outputs
 
@@ -128,46 +127,20 @@ class KubernetesPlatform(pulumi.ComponentResource):
             "retain_data_on_delete": settings.data.retain_on_delete,
         }
         child = pulumi.ResourceOptions(parent=self)
-        db = settings.database
         self.database = KubernetesDatabase(
             f"{name}-database",
-            KubernetesDatabaseArgs(
-                object_name="database",
-                image=db.image,
-                port=db.port,
-                database_name=db.name,
-                user=db.user,
-                connect_timeout_seconds=db.connect_timeout_seconds,
-                **stateful,
-            ),
+            KubernetesDatabaseArgs(object_name="database", **database_fields(settings), **stateful),
             child,
         )
-        cache = settings.cache
         self.cache = KubernetesCache(
             f"{name}-cache",
-            KubernetesCacheArgs(
-                object_name="cache",
-                image=cache.image,
-                port=cache.port,
-                max_memory_mb=cache.max_memory_mb,
-                max_memory_policy=cache.max_memory_policy,
-                persistence=cache.persistence,
-                **stateful,
-            ),
+            KubernetesCacheArgs(object_name="cache", **cache_fields(settings), **stateful),
             child,
         )
-        store_settings = settings.object_store
         self.object_store = KubernetesObjectStore(
             f"{name}-objectstore",
             KubernetesObjectStoreArgs(
-                object_name="objectstore",
-                image=store_settings.image,
-                port=store_settings.port,
-                console_port=store_settings.console_port,
-                buckets=[BucketSpec(**asdict(bucket)) for bucket in store_settings.buckets],
-                bucket_prefix=f"{env}-{settings.project}",
-                force_destroy=store_settings.force_destroy,
-                **stateful,
+                object_name="objectstore", **object_store_fields(settings), **stateful
             ),
             child,
         )
