@@ -106,12 +106,12 @@ def _die_with_parent_thread() -> None:  # pragma: no cover - runs in the child b
 
 
 class _Kubectl:
-    """One running `kubectl port-forward`, its local port and whether it reported a failure."""
+    """One running `kubectl port-forward` and the local port it listens on."""
 
     def __init__(self, argv: Sequence[str], what: str) -> None:
         self.what = what
-        self.failed = threading.Event()
         self.errors: list[str] = []
+        """What it wrote to stderr last (for the error when it does not start)."""
         self.process = subprocess.Popen(
             list(argv),
             stdin=subprocess.DEVNULL,
@@ -151,14 +151,6 @@ class _Kubectl:
             if line:
                 self.errors.append(line)
                 del self.errors[:-10]
-                # e.g. "lost connection to pod", "an error occurred forwarding": this kubectl
-                # is not to be trusted with another connection.
-                self.failed.set()
-        self.failed.set()
-
-    @property
-    def usable(self) -> bool:
-        return self.process.poll() is None and not self.failed.is_set()
 
     def stop(self) -> None:
         if self.process.poll() is None:
