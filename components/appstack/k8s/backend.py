@@ -120,17 +120,17 @@ class KubernetesBackend(pulumi.ComponentResource):
             spec={
                 "replicas": args.replicas,
                 "strategy": {"type": "RollingUpdate", "rolling_update": rolling},
-                "selector": {"match_labels": {"app.kubernetes.io/name": ident.object_name}},
-                "template": {
-                    "metadata": {"labels": pod_labels},
-                    "spec": common.pod_spec(
+                **common.pods(
+                    ident,
+                    pod_labels,
+                    common.pod_spec(
                         args,
                         [app],
                         volumes=[
                             {"name": "tmp", "empty_dir": {"medium": "Memory", "size_limit": "64Mi"}}
                         ],
                     ),
-                },
+                ),
             },
             opts=pulumi.ResourceOptions.merge(
                 docker_common.child_dependencies(self, opts),

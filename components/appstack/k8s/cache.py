@@ -9,7 +9,6 @@ Service. Persistence, as on Docker, is append-only on a data claim.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -81,17 +80,11 @@ class KubernetesCache(pulumi.ComponentResource):
             {PASSWORD_KEY: password.result, URL_KEY: internal_url},
             self,
         )
-        volumes: list[dict[str, Any]] = []
-        mounts: list[dict[str, Any]] = []
-        if args.persistence:
-            claim = common.data_claim(f"{name}-data", ident, "cache-data", args, self)
-            volumes.append(
-                {"name": "data", "persistent_volume_claim": {"claim_name": claim.metadata["name"]}}
-            )
-            mounts.append({"name": "data", "mount_path": "/data"})
-        else:
-            volumes.append({"name": "data", "empty_dir": {}})
-            mounts.append({"name": "data", "mount_path": "/data"})
+        claim = (
+            common.data_claim(f"{name}-data", ident, "cache-data", args, self)
+            if args.persistence
+            else None
+        )
         server = (
             'exec redis-server --port "$REDIS_PORT" --requirepass "$REDISCLI_AUTH"'
             f" --maxmemory {args.max_memory_mb}mb --maxmemory-policy {args.max_memory_policy}"
@@ -115,7 +108,12 @@ class KubernetesCache(pulumi.ComponentResource):
                 f"redis-cli -h {common.pod_local_address(args)}"
                 ' -p "$REDIS_PORT" ping | grep -q PONG',
             ],
-            volume_mounts=mounts,
+            volume_mounts=[{"name": "data", "mount_path": "/data"}],
+        )
+        pod = (
+            common.data_pod_spec(args, [redis], args.image, claim, "/data")
+            if claim is not None
+            else common.pod_spec(args, [redis], volumes=[{"name": "data", "empty_dir": {}}])
         )
         # The Redis Deployment: depend on it to run after Redis is ready.
         self.deployment: k8s.apps.v1.Deployment = k8s.apps.v1.Deployment(
@@ -124,20 +122,7 @@ class KubernetesCache(pulumi.ComponentResource):
             spec={
                 "replicas": 1,
                 "strategy": {"type": "Recreate"},
-                "selector": {"match_labels": {"app.kubernetes.io/name": ident.object_name}},
-                "template": {
-                    "metadata": {"labels": pod_labels},
-                    "spec": common.pod_spec(
-                        args,
-                        [redis],
-                        volumes=volumes,
-                        init_containers=(
-                            common.data_owner_init(args, args.image, "data", "/data")
-                            if args.persistence
-                            else []
-                        ),
-                    ),
-                },
+                **common.pods(ident, pod_labels, pod),
             },
             opts=common.options(args, self),
         )

@@ -306,6 +306,38 @@ def container(
     return spec
 
 
+def selector(ident: Identity) -> dict[str, str]:
+    """The label that picks a component's pods (its workload's and its Service's selector)."""
+    return {"app.kubernetes.io/name": ident.object_name}
+
+
+def pods(ident: Identity, pod_labels: Mapping[str, str], spec: dict[str, Any]) -> dict[str, Any]:
+    """The `selector` and pod `template` of a component's StatefulSet or Deployment."""
+    return {
+        "selector": {"match_labels": selector(ident)},
+        "template": {"metadata": {"labels": dict(pod_labels)}, "spec": spec},
+    }
+
+
+def data_pod_spec(
+    args: KubernetesStatefulArgs,
+    containers: list[dict[str, Any]],
+    image: str,
+    claim: k8s.core.v1.PersistentVolumeClaim,
+    mount_path: str,
+) -> dict[str, Any]:
+    """A pod whose `data` volume is `claim`, mounted at `mount_path` and given to
+    `args.data_owner` by an init container of `image` before the server starts."""
+    return pod_spec(
+        args,
+        containers,
+        init_containers=data_owner_init(args, image, "data", mount_path),
+        volumes=[
+            {"name": "data", "persistent_volume_claim": {"claim_name": claim.metadata["name"]}}
+        ],
+    )
+
+
 def data_owner_init(
     args: KubernetesStatefulArgs, image: str, volume: str, mount_path: str
 ) -> list[dict[str, Any]]:
@@ -396,7 +428,7 @@ def service(
         name,
         metadata=metadata(args, ident.object_name, labels(ident, role)),
         spec={
-            "selector": {"app.kubernetes.io/name": ident.object_name},
+            "selector": selector(ident),
             "ports": [
                 {"name": port_name, "port": port, "target_port": port}
                 for port_name, port in ports.items()

@@ -115,21 +115,11 @@ class KubernetesDatabase(pulumi.ComponentResource):
             spec={
                 "replicas": 1,
                 "service_name": ident.object_name,
-                "selector": {"match_labels": {"app.kubernetes.io/name": ident.object_name}},
-                "template": {
-                    "metadata": {"labels": pod_labels},
-                    "spec": common.pod_spec(
-                        args,
-                        [server],
-                        init_containers=common.data_owner_init(args, args.image, "data", DATA_PATH),
-                        volumes=[
-                            {
-                                "name": "data",
-                                "persistent_volume_claim": {"claim_name": claim.metadata["name"]},
-                            }
-                        ],
-                    ),
-                },
+                **common.pods(
+                    ident,
+                    pod_labels,
+                    common.data_pod_spec(args, [server], args.image, claim, DATA_PATH),
+                ),
             },
             opts=common.options(args, self),
         )

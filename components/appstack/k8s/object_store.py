@@ -138,21 +138,11 @@ class KubernetesObjectStore(pulumi.ComponentResource):
             spec={
                 "replicas": 1,
                 "strategy": {"type": "Recreate"},
-                "selector": {"match_labels": {"app.kubernetes.io/name": ident.object_name}},
-                "template": {
-                    "metadata": {"labels": pod_labels},
-                    "spec": common.pod_spec(
-                        args,
-                        [minio],
-                        init_containers=common.data_owner_init(args, args.image, "data", DATA_PATH),
-                        volumes=[
-                            {
-                                "name": "data",
-                                "persistent_volume_claim": {"claim_name": claim.metadata["name"]},
-                            }
-                        ],
-                    ),
-                },
+                **common.pods(
+                    ident,
+                    pod_labels,
+                    common.data_pod_spec(args, [minio], args.image, claim, DATA_PATH),
+                ),
             },
             opts=common.options(args, self),
         )
