@@ -109,7 +109,6 @@ class _Kubectl:
     """One running `kubectl port-forward` and the local port it listens on."""
 
     def __init__(self, argv: Sequence[str], what: str) -> None:
-        self.what = what
         self.errors: list[str] = []
         """What it wrote to stderr last (for the error when it does not start)."""
         self.process = subprocess.Popen(
@@ -182,13 +181,10 @@ class _Listener:
     concern), stopped when the connection ends."""
 
     def __init__(self, address: str, port: int, start: Callable[[], _Kubectl], what: str) -> None:
-        self.what = what
         self._start = start
         self._running: set[_Kubectl] = set()
         self._lock = threading.Lock()
         self._closed = threading.Event()
-        self.last_error = ""
-        """Why the last connection could not be passed on (empty: none failed)."""
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -217,16 +213,15 @@ class _Listener:
         the pod cannot be reached now (and may retry)."""
         try:
             kubectl = self._start()
-        except PortForwardError as error:
-            self.last_error = str(error)
+        except PortForwardError:
             client.close()
             return
         with self._lock:
             self._running.add(kubectl)
         try:
             upstream = socket.create_connection(("127.0.0.1", kubectl.port), timeout=10)
-        except OSError as error:
-            self.last_error = f"connecting to kubectl's port for {self.what}: {error}"
+        except OSError:
+            pass  # kubectl already ended: the client sees its connection closed
         else:
             upstream.settimeout(None)
             sending = threading.Thread(target=_pipe, args=(client, upstream), daemon=True)
