@@ -53,8 +53,7 @@ from appstack.contract import EXIT_VIOLATION as EXIT_FAILED
 from appstack.defaults import defaults
 from appstack.docker_target import hostname_problem
 from appstack.graph import in_namespace, read_stack_file
-from appstack.k8s.platform import cluster_port_forward
-from appstack.k8s.port_forward import PortForward, PortForwardError
+from appstack.k8s.port_forward import PortForward, PortForwardError, cluster_port_forward
 from appstack.settings import NAMESPACE, SettingsError, parse_settings
 from appstack.tunnel import Tunnel, TunnelError, forwards, loopback_problem
 from appstack.validation import ENVIRONMENT, bind_address_problem

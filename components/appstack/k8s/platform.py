@@ -29,7 +29,7 @@ from appstack.k8s.object_store import (
     KubernetesObjectStore,
     KubernetesObjectStoreArgs,
 )
-from appstack.k8s.port_forward import ClusterAccess, PortForward
+from appstack.k8s.port_forward import PortForward, cluster_port_forward
 from appstack.preflight import under_mocks
 from appstack.role_args import cache_fields, database_fields, object_store_fields
 from appstack.settings import KubernetesSettings, Settings
@@ -47,17 +47,6 @@ def kubernetes_provider(
         context=cluster.context or None,
         namespace=cluster.namespace,
         opts=opts,
-    )
-
-
-def cluster_port_forward(cluster: KubernetesSettings, *, listen: bool = True) -> PortForward:
-    """The stack's port-forward to its namespace, as its provider reaches the cluster."""
-    return PortForward(
-        ClusterAccess(
-            namespace=cluster.namespace, kubeconfig=cluster.kubeconfig, context=cluster.context
-        ),
-        cluster.connect_address,
-        listen=listen,
     )
 
 

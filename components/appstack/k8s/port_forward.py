@@ -38,8 +38,12 @@ import threading
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
+
+if TYPE_CHECKING:
+    from appstack.settings import KubernetesSettings
 
 START_TIMEOUT_SECONDS = 30.0
 """How long a kubectl port-forward may take to say where it listens."""
@@ -313,6 +317,17 @@ class PortForward:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def cluster_port_forward(cluster: KubernetesSettings, *, listen: bool = True) -> PortForward:
+    """A stack's port-forward to its namespace, reaching the cluster as its provider does."""
+    return PortForward(
+        ClusterAccess(
+            namespace=cluster.namespace, kubeconfig=cluster.kubeconfig, context=cluster.context
+        ),
+        cluster.connect_address,
+        listen=listen,
+    )
 
 
 _OPEN: weakref.WeakSet[PortForward] = weakref.WeakSet()
