@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.platform import DeployedStack, committed_stack_config, new_stack
+from appstack.k8s.migration import job_name
+from tests.e2e.platform import DeployedStack, build_variant, committed_stack_config, new_stack
 from tests.k8s.cluster import Cluster
 from tests.realservers.process import free_port
 
@@ -80,3 +81,22 @@ def backend_state(cluster: Cluster, namespace: str) -> tuple[str, int]:
 def jobs(cluster: Cluster, namespace: str) -> dict[str, dict[str, Any]]:
     listed = kubectl_json(cluster, namespace, "get", "jobs")
     return {item["metadata"]["name"]: item["status"] for item in listed["items"]}
+
+
+def roll_backend_image(
+    stack: DeployedStack, cluster: Cluster, namespace: str, new_image: str, label: str
+) -> None:
+    """Build `new_image` from the backend's, import it, and `up` to it: the preview plans a new
+    migration Job and an update of the Deployment and nothing of the database; after `up` that
+    Job has succeeded."""
+    build_variant(BACKEND_IMAGE, new_image, label)
+    cluster.script("import-image", new_image)
+    stack.set("backend.image", new_image)
+
+    steps = stack.changed_steps()
+    assert steps.get("appstack-migration-job") == "replace"
+    assert steps.get("appstack-backend-deployment") == "update"
+    assert not {"appstack-database-data", "appstack-database-statefulset"} & set(steps)
+    stack.up()
+
+    assert jobs(cluster, namespace)[job_name("migration", new_image, MIGRATION)]["succeeded"] == 1

@@ -25,8 +25,14 @@ import pytest
 
 from appstack.k8s.migration import job_name
 from tests.e2e import k8s_stack
-from tests.e2e.k8s_stack import BACKEND_IMAGE, MIGRATION, ci_k8s_stack, running_cluster
-from tests.e2e.platform import DeployedStack, build_variant, docker
+from tests.e2e.k8s_stack import (
+    BACKEND_IMAGE,
+    MIGRATION,
+    ci_k8s_stack,
+    roll_backend_image,
+    running_cluster,
+)
+from tests.e2e.platform import DeployedStack, docker
 from tests.engine.harness import REPO_ROOT
 from tests.k8s.cluster import Cluster, kubectl_binary
 
@@ -131,16 +137,8 @@ def test_a_second_preview_shows_no_changes(stack: DeployedStack) -> None:
 def test_a_new_backend_image_runs_a_new_job_and_rolls_every_replica(
     stack: DeployedStack, cluster: Cluster
 ) -> None:
-    build_variant(BACKEND_IMAGE, NEW_BACKEND_IMAGE, "k8s-pods-new")
-    cluster.script("import-image", NEW_BACKEND_IMAGE)
-    stack.set("backend.image", NEW_BACKEND_IMAGE)
+    roll_backend_image(stack, cluster, NAMESPACE, NEW_BACKEND_IMAGE, "k8s-pods-new")
 
-    steps = stack.changed_steps()
-    assert steps.get("appstack-migration-job") == "replace"
-    assert steps.get("appstack-backend-deployment") == "update"
-    stack.up()
-
-    assert jobs(cluster)[job_name("migration", NEW_BACKEND_IMAGE, MIGRATION)]["succeeded"] == 1
     assert backend_state(cluster) == (NEW_BACKEND_IMAGE, REPLICAS)
     done = verify(stack)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -20,10 +20,16 @@ import pytest
 from appstack.k8s.migration import job_name
 from delivery.verify import verify_stack
 from tests.e2e import k8s_stack
-from tests.e2e.k8s_stack import BACKEND_IMAGE, IMAGES, MIGRATION, ci_k8s_stack, running_cluster
+from tests.e2e.k8s_stack import (
+    BACKEND_IMAGE,
+    IMAGES,
+    MIGRATION,
+    ci_k8s_stack,
+    roll_backend_image,
+    running_cluster,
+)
 from tests.e2e.platform import (
     DeployedStack,
-    build_variant,
     committed_stack_config,
     docker,
     http_status,
@@ -99,17 +105,8 @@ def test_a_second_preview_shows_no_changes(stack: DeployedStack) -> None:
 def test_a_new_backend_image_reruns_the_migration_and_rolls_the_deployment(
     stack: DeployedStack, cluster: Cluster
 ) -> None:
-    build_variant(BACKEND_IMAGE, NEW_BACKEND_IMAGE, "k8s-new")
-    cluster.script("import-image", NEW_BACKEND_IMAGE)
-    stack.set("backend.image", NEW_BACKEND_IMAGE)
+    roll_backend_image(stack, cluster, NAMESPACE, NEW_BACKEND_IMAGE, "k8s-new")
 
-    steps = stack.changed_steps()
-    assert steps.get("appstack-migration-job") == "replace"
-    assert steps.get("appstack-backend-deployment") == "update"
-    assert not {"appstack-database-data", "appstack-database-statefulset"} & set(steps)
-    stack.up()
-
-    assert jobs(cluster)[job_name("migration", NEW_BACKEND_IMAGE, MIGRATION)]["succeeded"] == 1
     assert backend_state(cluster) == (NEW_BACKEND_IMAGE, 1)
     outputs = stack.outputs()
     assert http_status(f"{outputs['backend']['url']}/health") == 200
